@@ -25,7 +25,7 @@ from pipeline.errors import SourceError
 from pipeline.heatmaps import RENDERER_VERSION, HeatmapSettings
 from pipeline.layouts import Layout, get_layout
 from pipeline.prepare import prepare_video
-from pipeline.sources import SourceKind, SourceOptions, VideoRef, discover_videos, fingerprint, load_video
+from pipeline.sources import SourceKind, SourceOptions, VideoRef, discover_videos, load_video, source_fingerprint
 from storage import cache as zcache
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def plan(config: PreprocessConfig) -> tuple[list[VideoTask], int, Layout, str]:
     statuses = {} if config.force else zcache.video_statuses(config.cache, config.dataset_name)
     todo, skipped = [], 0
     for ref in refs:
-        sha = fingerprint(ref.path)
+        sha = source_fingerprint(ref)
         status = statuses.get(ref.video_id)
         if status and status.complete and status.source_sha256 == sha and status.params_hash == phash:
             skipped += 1

@@ -79,7 +79,7 @@ def montage_png(cache: str | Path, dataset: str, video_id: str, out: str | Path,
     num_joints = len(attrs["joints"])
     limbs = attrs["limbs"]
     frames = np.unique(np.linspace(0, video.heatmaps.shape[0] - 1, n_frames).round().astype(int))
-    fig, axes = plt.subplots(2, len(frames), figsize=(2.2 * len(frames), 4.8), squeeze=False)
+    fig, axes = plt.subplots(2, len(frames), figsize=(2.2 * len(frames), 5.2), squeeze=False)
     for col, t in enumerate(frames):
         kp = video.keypoints[t]
         for row, (label, maps) in enumerate((("joints", video.heatmaps[t, :num_joints]),

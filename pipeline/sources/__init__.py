@@ -9,7 +9,7 @@ from pipeline.errors import SourceError
 from pipeline.pose import PoseSequence
 from pipeline.sources.base import SourceKind, SourceOptions, VideoRef, fingerprint
 
-__all__ = ["SourceKind", "SourceOptions", "VideoRef", "fingerprint", "discover_videos", "load_video"]
+__all__ = ["SourceKind", "SourceOptions", "VideoRef", "fingerprint", "discover_videos", "load_video", "source_fingerprint"]
 
 
 def _module(kind: SourceKind):
@@ -33,3 +33,9 @@ def discover_videos(kind: SourceKind | str, root: str | Path) -> list[VideoRef]:
 def load_video(ref: VideoRef, options: SourceOptions | None = None) -> PoseSequence:
     """Read one video. Bad input raises SourceError naming the file and the problem."""
     return _module(ref.kind).load(ref, options or SourceOptions())
+
+
+def source_fingerprint(ref: VideoRef) -> str:
+    """sha256 of everything a video is read from (a source may name extra files: `source_files(ref)`)."""
+    files = getattr(_module(ref.kind), "source_files", None)
+    return fingerprint(*(files(ref) if files else [ref.path]))

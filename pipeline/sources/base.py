@@ -50,14 +50,12 @@ class SourceOptions(BaseModel):
     intrinsics: str | None = Field(None, description="h2o: camera intrinsics file (fx fy cx cy [w h]); orthographic if absent")
 
 
-def fingerprint(path: str | Path) -> str:
-    """sha256 of a source file, or of a directory's files (sorted relative names and contents)."""
-    path = Path(path)
+def fingerprint(*paths: str | Path) -> str:
+    """sha256 over source files and directories (a directory: its files' sorted relative names and contents)."""
     digest = hashlib.sha256()
-    if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
+    for path in map(Path, paths):
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\0")
             digest.update(file.read_bytes())
-    else:
-        digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -143,9 +143,20 @@ def _split(mat: dict, path: Path) -> str:
     return _SPLITS[value]
 
 
+def source_files(ref: VideoRef) -> list[Path]:
+    """The .mat and, when present, its phase labels: what the cache's source sha256 covers."""
+    mat = Path(ref.path)
+    phases = _phases_path(mat)
+    return [mat, phases] if phases.exists() else [mat]
+
+
+def _phases_path(mat_path: Path) -> Path:
+    return mat_path.with_name(mat_path.stem + ".phases.npy")
+
+
 def _phases(mat_path: Path, frames: int) -> np.ndarray | None:
     """(T,) int phase labels from ``<stem>.phases.npy`` beside the .mat, or None if there is none."""
-    path = mat_path.with_name(mat_path.stem + ".phases.npy")
+    path = _phases_path(mat_path)
     if not path.exists():
         return None
     try:

@@ -6,7 +6,8 @@ it (end padding, labelled phase n - 1), so labels never decrease and every phase
 
 Angles follow pipeline/synth/skeleton.py (degrees; rx < 0 swings a hanging limb forward, knee
 rx > 0 bends the knee, spine rx > 0 leans forward, rz > 0 moves a left limb outward). `lift` is
-the height of the lowest foot point above the ground (metres at scale 1) for jumps.
+the height of the lowest foot point above the ground (metres at scale 1) for jumps; `anchor` the
+joints whose horizontal position stays put (both ankles, or the back foot of the lunge).
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.synth.skeleton import POSABLE, mirror
+from pipeline.synth.skeleton import JOINTS, POSABLE, mirror
 
 Pose = dict[str, tuple[float, float, float]]
 
 
 @dataclass(frozen=True)
 class Action:
-    """key_angles: (n + 1, len(POSABLE), 3) degrees; lifts: (n + 1,) metres; base_frames: (n,) frames per phase at tempo 1."""
+    """key_angles: (n + 1, len(POSABLE), 3) degrees; lifts: (n + 1,) metres; base_frames: (n,) frames
+    per phase at tempo 1; anchor: JOINTS indices of the planted joints."""
 
     name: str
     phase_names: tuple[str, ...]
     key_angles: np.ndarray
     lifts: np.ndarray
     base_frames: np.ndarray
+    anchor: tuple[int, ...]
 
 
 def _both(joint: str, rx: float = 0.0, ry: float = 0.0, rz: float = 0.0) -> Pose:
@@ -36,7 +39,13 @@ def _both(joint: str, rx: float = 0.0, ry: float = 0.0, rz: float = 0.0) -> Pose
     return {f"l_{joint}": (rx, ry, rz), f"r_{joint}": mirror((rx, ry, rz))}
 
 
-def _action(name: str, phases: list[tuple[str, int]], keys: list[Pose], lifts: list[float] | None = None) -> Action:
+def _action(
+    name: str,
+    phases: list[tuple[str, int]],
+    keys: list[Pose],
+    lifts: list[float] | None = None,
+    anchor: tuple[str, ...] = ("l_ankle", "r_ankle"),
+) -> Action:
     if len(keys) != len(phases) + 1 or len(phases) < 3:
         raise ValueError(f"action {name}: {len(keys)} key poses for {len(phases)} phases")
     unknown = {joint for key in keys for joint in key} - set(POSABLE)
@@ -49,6 +58,7 @@ def _action(name: str, phases: list[tuple[str, int]], keys: list[Pose], lifts: l
         key_angles=angles,
         lifts=np.array(lifts or [0.0] * len(keys), dtype=np.float64),
         base_frames=np.array([frames for _, frames in phases]),
+        anchor=tuple(JOINTS.index(joint) for joint in anchor),
     )
 
 
@@ -94,7 +104,7 @@ _GOLF_IMPACT: Pose = {**_GOLF_ADDRESS, "spine": (33, 15, 0), "upper_neck": (-15,
 _GOLF_FINISH: Pose = {
     **_GOLF_ADDRESS, "spine": (10, 90, 0), "upper_neck": (-5, -40, 0),
     "l_shoulder": (-130, 0, 40), "l_elbow": (-90, 0, 0), "r_shoulder": (-130, 0, 10),
-    "l_knee": (10, 0, 0), "r_knee": (40, 0, 0), "r_ankle": (30, 0, 0),
+    "l_hip": (-5, 0, 0), "l_knee": (5, 0, 0), "l_ankle": (0, 0, 0), "r_knee": (40, 0, 0), "r_ankle": (30, 0, 0),
 }
 
 ACTIONS: dict[str, Action] = {
@@ -116,6 +126,7 @@ ACTIONS: dict[str, Action] = {
             "lunge",
             [("step_forward", 15), ("lower", 18), ("rise", 18), ("step_back", 15)],
             [_REST, _LUNGE_STEP, _LUNGE_BOTTOM, _LUNGE_STEP, _REST],
+            anchor=("r_ankle",),
         ),
         _action(
             "golf_swing",

@@ -107,7 +107,7 @@ def generate_video(
     angles, lift = _interpolate(spec, progress, amplitude=motion.uniform(0.85, 1.1))
     scale = motion.uniform(0.85, 1.15)
     yaw = motion.uniform(-180.0, 180.0)
-    joints3d = _to_camera(pose_body(angles, lift, scale), scale, yaw, motion.uniform(0.0, 15.0), motion.uniform(3.5, 6.0))
+    joints3d = _to_camera(pose_body(angles, lift, scale, spec.anchor), scale, yaw, motion.uniform(0.0, 15.0), motion.uniform(3.5, 6.0))
     focal, centre = _framing(joints3d, frame_size, motion)
     points = map_joints(joints3d, layout)
     keypoints2d = _observe(focal * points[..., :2] / points[..., 2:] + centre, frame_size, observation)

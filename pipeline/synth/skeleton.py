@@ -92,13 +92,17 @@ def forward_kinematics(angles: np.ndarray, scale: float) -> np.ndarray:
     return points
 
 
-def pose_body(angles: np.ndarray, lift: np.ndarray, scale: float) -> np.ndarray:
+def pose_body(angles: np.ndarray, lift: np.ndarray, scale: float, anchor: tuple[int, ...]) -> np.ndarray:
     """Posed skeleton standing on the ground: (T, P, 3) degrees, (T,) metres of lift -> (T, J, 3).
 
     Each frame is moved vertically so that its lowest foot point (ankles, heels, toes) is `lift` x
-    scale above the ground y = 0 (lift > 0: airborne).
+    scale above the ground y = 0 (lift > 0: airborne), and horizontally so that the mean x, z of the
+    `anchor` joints (indices into JOINTS, e.g. both ankles: planted feet) stays where it is at rest.
     """
     points = forward_kinematics(angles, scale)
+    rest = forward_kinematics(np.zeros((1, *angles.shape[1:])), scale)
     lowest = points[:, FOOT_POINTS, 1].min(axis=1)
     points[:, :, 1] += scale * lift[:, None] - lowest[:, None]
+    drift = points[:, anchor].mean(axis=1) - rest[:, anchor].mean(axis=1)
+    points[:, :, [0, 2]] -= drift[:, None, [0, 2]]
     return points
