@@ -6,7 +6,7 @@ set -euo pipefail
 set -m  # background jobs get their own process group, so they can be stopped cleanly
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-STATE=.la2ds
+STATE=${LA2DS_STATE:-.la2ds}
 PORT=${LA2DS_PREFECT_PORT:-4200}
 export PREFECT_HOME=${PREFECT_HOME:-$PWD/$STATE/prefect}
 export PREFECT_API_URL=http://127.0.0.1:$PORT/api
@@ -47,7 +47,7 @@ echo "== prefect deployment run preprocess/penn --watch"
 $BIN/prefect deployment run preprocess/penn --watch
 
 echo "== the cache"
-$BIN/la2ds inspect "$LA2DS_CACHE" penn_action | head -n 12
+$BIN/la2ds inspect "$LA2DS_CACHE"
 first=$($BIN/python -c "import sys; from storage.cache import list_videos; print(list_videos(sys.argv[1], 'penn_action')[0])" "$LA2DS_CACHE")
 $BIN/la2ds inspect "$LA2DS_CACHE" "penn_action/$first" --png "$STATE/montage.png" | tail -n 1
 cat <<MSG

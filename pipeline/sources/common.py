@@ -36,12 +36,15 @@ def frame_number(path: Path) -> int:
 
 
 def numbered_files(directory: Path, pattern: str) -> list[tuple[int, Path]]:
-    """(frame number, file) for the files matching `pattern` in `directory`, ordered by number.
+    """(frame number, file) for the frame files matching `pattern` in `directory`, ordered by number.
+
+    Frame files are those with digits in their name; others (manifest.json, cam_intrinsics.txt)
+    are not frames and are left alone.
 
     Raises SourceError naming both files when two share a frame number.
     """
     by_number: dict[int, Path] = {}
-    for file in sorted(p for p in directory.glob(pattern) if p.is_file()):
+    for file in _frame_files(directory, pattern):
         number = frame_number(file)
         if number in by_number:
             raise SourceError(file, f"frame number {number} is also the frame number of {by_number[number].name}")
@@ -58,8 +61,12 @@ def video_dirs(root: Path, pattern: str) -> list[Path]:
     return [d for d in sorted(root.iterdir()) if d.is_dir() and _holds(d, pattern)]
 
 
+def _frame_files(directory: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in directory.glob(pattern) if p.is_file() and _DIGITS.search(p.stem))
+
+
 def _holds(directory: Path, pattern: str) -> bool:
-    return directory.is_dir() and any(p.is_file() for p in directory.glob(pattern))
+    return directory.is_dir() and bool(_frame_files(directory, pattern))
 
 
 def fill_gaps(numbers: list[int], frames: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -1,0 +1,70 @@
+"""The Prefect flow and its deployments, on the Prefect test harness (a real temporary server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pipeline.synth.writers import write_dataset
+from storage import cache as zcache
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_preprocess_flow_fills_cache_and_publishes_summary(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from flows.preprocess import preprocess
+
+    source, cache = tmp_path / "penn", tmp_path / "cache.zarr"
+    write_dataset(source, "penn", actions=["squat"], videos_per_action=3, seed=1)
+    (source / "labels" / "0009.mat").write_bytes(b"garbage")  # a bad video does not fail the flow
+    summary = preprocess(kind="penn", source=str(source), cache=str(cache), workers=1)
+    assert summary.done == 3 and [o.video_id for o in summary.failed] == ["0009"]
+    assert zcache.list_videos(cache, "penn_action") == ["0001", "0002", "0003"]
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    table = [a for a in asyncio.run(artifacts()) if a.key == "preprocess-penn-action"]
+    assert table and table[0].type == "table"
+    assert "FAILED 0009" in str(table[0].data) and "0009.mat" in str(table[0].data)
+
+    again = preprocess(kind="penn", source=str(source), cache=str(cache), workers=1)
+    assert again.done == 0 and again.skipped == 3
+
+
+def test_deployments_are_named_and_validate_parameters(tmp_path, monkeypatch):
+    from flows.serve import deployments
+
+    monkeypatch.setenv("LA2DS_CACHE", str(tmp_path / "c.zarr"))
+    monkeypatch.setenv("PENN_ACTION_ROOT", str(tmp_path / "penn"))
+    deps = {d.name: d for d in deployments()}
+    assert set(deps) == {"penn", "openpose", "projected", "synthetic"}
+    for name, dep in deps.items():
+        assert dep.flow_name == "preprocess" and dep.enforce_parameter_schema
+        assert dep.parameters["kind"] == name and dep.parameters["cache"] == str(tmp_path / "c.zarr")
+    assert deps["penn"].parameters["source"] == str(tmp_path / "penn")
+
+
+def test_flow_parameters_are_validated(tmp_path):
+    from prefect.exceptions import ParameterTypeError
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.preprocess import preprocess
+
+    schema = parameter_schema(preprocess).model_dump()
+    assert {"kind", "source", "cache", "heatmaps", "workers", "force"} <= set(schema["properties"])
+    assert schema["required"] == ["kind", "source", "cache"]
+    with pytest.raises(ParameterTypeError, match="sigma"):
+        preprocess.validate_parameters({"kind": "penn", "source": "s", "cache": "c", "heatmaps": {"sigma": -1}})
+    with pytest.raises(ParameterTypeError, match="kind"):
+        preprocess.validate_parameters({"kind": "bvh", "source": "s", "cache": "c"})
