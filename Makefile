@@ -27,8 +27,9 @@ test-slow: setup
 	$(BIN)/python -m pytest -m slow
 
 bench: setup
-	$(BIN)/python benchmarks/render_speed.py
-	$(BIN)/python benchmarks/preprocess_penn.py
+	$(BIN)/python -m benchmarks.render_speed
+	$(BIN)/python -m benchmarks.cache_codecs
+	$(BIN)/python -m benchmarks.preprocess_penn
 
 clean:
 	rm -rf .la2ds
