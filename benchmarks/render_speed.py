@@ -22,13 +22,15 @@ from pipeline.heatmaps import render_heatmaps_reference, render_heatmaps_torch
 from pipeline.layouts import PENN_ACTION
 
 
-def best_of(repeats: int, fn) -> tuple[float, list[np.ndarray]]:
-    best, out = float("inf"), []
+def best_of(repeats: int, render, sequences) -> float:
+    """Best wall time of rendering every sequence (outputs dropped at once: all frames would be ~13 GB)."""
+    best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        out = fn()
+        for s in sequences:
+            render(s)
         best = min(best, time.perf_counter() - start)
-    return best, out
+    return best
 
 
 def main() -> None:
@@ -49,9 +51,10 @@ def main() -> None:
 
     render_heatmaps_fast(sequences[0][:2], limbs)  # compile / load the kernel
     render_heatmaps_torch(torch.from_numpy(sequences[0][:2]), limbs)
-    ref_time, ref_out = best_of(1, lambda: [render_heatmaps_reference(s, limbs) for s in ref_seqs])
-    fast_time, _ = best_of(3, lambda: [render_heatmaps_fast(s, limbs) for s in sequences])
-    torch_time, _ = best_of(3, lambda: [render_heatmaps_torch(torch.from_numpy(s), limbs) for s in sequences])
+    ref_time = best_of(1, lambda s: render_heatmaps_reference(s, limbs), ref_seqs)
+    fast_time = best_of(3, lambda s: render_heatmaps_fast(s, limbs), sequences)
+    torch_time = best_of(3, lambda s: render_heatmaps_torch(torch.from_numpy(s), limbs), sequences)
+    ref_out = [render_heatmaps_reference(s, limbs) for s in ref_seqs]
 
     fast_diff = max(np.abs(render_heatmaps_fast(s, limbs) - r).max() for s, r in zip(ref_seqs, ref_out))
     torch_diff = max(np.abs(render_heatmaps_torch(torch.from_numpy(s), limbs).numpy() - r).max()

@@ -208,7 +208,7 @@ def test_image_is_defined_once_by_a_yaml_anchor():
     assert len(users) >= len(PROJECT_SERVICES), f"only {len(users)} services merge *{anchor}"
 
 
-def test_torch_index_default_agrees_with_the_dockerfile(compose, services):
+def test_torch_index_default_agrees_with_the_dockerfile(services):
     default = dockerfile_arg_default("TORCH_INDEX_URL")
     assert default, "Dockerfile: no default for ARG TORCH_INDEX_URL"
     for name in PROJECT_SERVICES:
@@ -282,7 +282,7 @@ def test_serve_talks_to_prefect_and_dask(services):
     assert "dask-scheduler" in deps
 
 
-def test_cache_volume_is_shared_at_one_path(compose, services):
+def test_cache_volume_is_shared_at_one_path(services):
     targets = {}
     for name in CACHE_USERS:
         cache = [target for source, target, kind in mounts(services[name]) if source == "cache" and kind == "volume"]
