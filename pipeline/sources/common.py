@@ -127,3 +127,13 @@ def check_finite(values: np.ndarray, path: Path, what: str) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         raise SourceError(path, f"{int(bad.sum())} non-finite (NaN or infinite) {what}")
+
+
+def npz_text(arrays: dict[str, np.ndarray], key: str, path: Path) -> str | None:
+    """An optional string entry of a .npz (a 0-d or 1-element str array)."""
+    if key not in arrays:
+        return None
+    value = arrays[key]
+    if value.dtype.kind != "U" or value.size != 1:
+        raise SourceError(path, f"{key} should be one string, got {value.dtype} of shape {value.shape}")
+    return str(value.reshape(())) or None

@@ -36,7 +36,7 @@ from pipeline.errors import SourceError
 from pipeline.layouts import Layout, get_layout
 from pipeline.pose import PoseSequence
 from pipeline.sources.base import SourceKind, SourceOptions, VideoRef
-from pipeline.sources.common import check_finite, fit_to_frame
+from pipeline.sources.common import check_finite, fit_to_frame, npz_text
 
 DEFAULT_LAYOUT = "penn_action"
 SUFFIXES = (".npy", ".npz")
@@ -71,8 +71,8 @@ def load(ref: VideoRef, options: SourceOptions) -> PoseSequence:
         keypoints=keypoints,
         frame_size=tuple(options.frame_size),
         source_path=path,
-        action=_text(arrays, "action", path),
-        split=_text(arrays, "split", path),
+        action=npz_text(arrays, "action", path),
+        split=npz_text(arrays, "split", path),
         phases=_phases(arrays, joints3d.shape[0], path),
     )
 
@@ -120,21 +120,11 @@ def _joints3d(arrays: dict[str, np.ndarray], path: Path) -> np.ndarray:
 
 
 def _layout(arrays: dict[str, np.ndarray], options: SourceOptions, path: Path) -> Layout:
-    name = _text(arrays, "layout", path) or options.layout or DEFAULT_LAYOUT
+    name = npz_text(arrays, "layout", path) or options.layout or DEFAULT_LAYOUT
     try:
         return get_layout(name)
     except ValueError as err:
         raise SourceError(path, str(err)) from err
-
-
-def _text(arrays: dict[str, np.ndarray], key: str, path: Path) -> str | None:
-    """An optional string entry of a .npz (a 0-d or 1-element str array)."""
-    if key not in arrays:
-        return None
-    value = arrays[key]
-    if value.dtype.kind != "U" or value.size != 1:
-        raise SourceError(path, f"{key} should be one string, got {value.dtype} of shape {value.shape}")
-    return str(value.reshape(())) or None
 
 
 def _phases(arrays: dict[str, np.ndarray], frames: int, path: Path) -> np.ndarray | None:

@@ -25,6 +25,7 @@ from pipeline.errors import SourceError
 from pipeline.layouts import Layout, get_layout
 from pipeline.pose import PoseSequence
 from pipeline.sources.base import SourceKind, SourceOptions, VideoRef
+from pipeline.sources.common import npz_text
 
 REQUIRED_KEYS = ("keypoints2d", "layout", "frame_size", "phases")
 
@@ -56,8 +57,8 @@ def load(ref: VideoRef, options: SourceOptions) -> PoseSequence:
         keypoints=keypoints,
         frame_size=_frame_size(arrays["frame_size"], path),
         source_path=path,
-        action=_text(arrays, "action", path),
-        split=_text(arrays, "split", path),
+        action=npz_text(arrays, "action", path),
+        split=npz_text(arrays, "split", path),
         phases=phases,
     )
 
@@ -75,7 +76,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _layout(arrays: dict[str, np.ndarray], options: SourceOptions, path: Path) -> Layout:
-    name = _text(arrays, "layout", path)
+    name = npz_text(arrays, "layout", path)
     if options.layout is not None and options.layout != name:
         raise SourceError(path, f"file holds layout {name}, but options ask for {options.layout}")
     try:
@@ -88,13 +89,3 @@ def _frame_size(value: np.ndarray, path: Path) -> tuple[int, int]:
     if value.shape != (2,) or value.dtype.kind not in "iuf" or (value <= 0).any():
         raise SourceError(path, f"frame_size should be (width, height) > 0, got {value!r}")
     return int(value[0]), int(value[1])
-
-
-def _text(arrays: dict[str, np.ndarray], key: str, path: Path) -> str | None:
-    """A string entry (0-d or 1-element str array); None if an optional key is absent."""
-    if key not in arrays:
-        return None
-    value = arrays[key]
-    if value.dtype.kind != "U" or value.size != 1:
-        raise SourceError(path, f"{key} should be one string, got {value.dtype} of shape {value.shape}")
-    return str(value.reshape(()))
