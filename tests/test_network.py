@@ -313,3 +313,25 @@ def test_sinusoidal_encodings_are_distinct():
     enc = sinusoidal_encoding_2d(3, 16)
     assert enc.shape == (9, 16)
     assert torch.cdist(enc, enc).add(torch.eye(9) * 10).min() > 0.1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.parametrize("kind", ["la2ds", "coords"])
+def test_gpu_matches_cpu_and_trains_under_bf16_autocast(kind):
+    cfg = tiny(model=kind, dropout=0.0)
+    torch.manual_seed(0)
+    model = AlignmentNet(cfg).eval()
+    x1, x2 = inputs(cfg, 2, 12, seed=1), inputs(cfg, 2, 9, seed=2)
+    m1, m2 = lengths_mask([12, 7], 12), lengths_mask([9, 9], 9)
+    with torch.no_grad():
+        cpu = model(x1, m1, x2, m2)
+        gpu = model.cuda()(x1.cuda(), m1.cuda(), x2.cuda(), m2.cuda())
+    for a, b in zip(cpu, gpu):
+        assert torch.allclose(a, b.cpu(), atol=1e-4)
+    model.train()
+    gt = torch.arange(9).expand(2, 9).cuda().clamp(max=6)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        z1, z2 = model(x1.cuda(), m1.cuda(), x2.cuda(), m2.cuda())
+    loss, _ = alignment_loss(z1, z2, gt, m1.cuda(), m2.cuda(), cfg.temperature)
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
