@@ -31,7 +31,7 @@ def build_cache_task(config: PreprocessConfig) -> PreprocessSummary:
                 logger.warning("FAILED %s", outcome.error)
         logger.info("%d / %d videos processed", progress["done"], progress["todo"])
 
-    return build_cache(config, on_outcomes=on_outcomes, on_plan=on_plan)
+    return build_cache(config, on_outcomes=on_outcomes, on_plan=on_plan, on_wait=logger.warning)
 
 
 @flow(name="preprocess", flow_run_name="preprocess-{kind.value}", log_prints=True)

@@ -27,6 +27,7 @@ from pipeline.layouts import Layout, get_layout
 from pipeline.prepare import prepare_video
 from pipeline.sources import SourceKind, SourceOptions, VideoRef, discover_videos, load_video, source_fingerprint
 from storage import cache as zcache
+from storage.lock import cache_write_lock
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +201,8 @@ def process_batch(tasks: list[VideoTask], config: PreprocessConfig, layout: Layo
     return [process_video(task, config, layout, phash) for task in tasks]
 
 
-def plan(config: PreprocessConfig) -> tuple[list[VideoTask], int, Layout, str]:
-    """(videos to do, number skipped as cached, layout, params hash). Raises SourceError for a bad source path."""
-    refs = discover_videos(config.kind, config.source)
+def plan(config: PreprocessConfig, refs: Sequence[VideoRef]) -> tuple[list[VideoTask], int, Layout, str]:
+    """(videos to do, number skipped as cached, layout, params hash) for the source's videos `refs`."""
     layout = _layout_for(config, refs)
     phash = params_hash(config, layout)
     statuses = {} if config.force else zcache.video_statuses(config.cache, config.dataset_name)
@@ -250,10 +250,21 @@ def build_cache(
     config: PreprocessConfig,
     on_outcomes: Callable[[list[VideoOutcome]], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> PreprocessSummary:
-    """Run preprocessing; `on_plan(total_todo, skipped)` then `on_outcomes(batch_outcomes)` report progress."""
+    """Run preprocessing; `on_plan(total_todo, skipped)` then `on_outcomes(batch_outcomes)` report progress.
+
+    Raises SourceError (before touching the cache) if the source path does not exist or holds no
+    video. One run writes a cache at a time: a concurrent run waits (`on_wait` says so), then plans.
+    """
     start = time.perf_counter()
-    todo, skipped, layout, phash = plan(config)
+    refs = discover_videos(config.kind, config.source)
+    with cache_write_lock(config.cache, on_wait=on_wait):
+        return _build_locked(config, refs, start, on_outcomes, on_plan)
+
+
+def _build_locked(config, refs, start, on_outcomes, on_plan) -> PreprocessSummary:
+    todo, skipped, layout, phash = plan(config, refs)
     summary = PreprocessSummary(dataset=config.dataset_name, cache=str(config.cache),
                                 total=len(todo) + skipped, skipped=skipped)
     if on_plan:

@@ -109,7 +109,7 @@ def list_datasets(cache: str | Path) -> list[str]:
 
 def video_statuses(cache: str | Path, dataset: str) -> dict[str, VideoStatus]:
     """Every video group of a dataset (complete or not) with its completion flag and fingerprints."""
-    if not Path(cache).exists():
+    if not (Path(cache) / "zarr.json").exists():  # no cache yet (or only the folder a writer just locked)
         return {}
     root = open_cache(cache)
     if dataset not in root:
