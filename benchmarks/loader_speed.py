@@ -5,7 +5,8 @@
 Builds a cache of the action's videos (a temporary folder of symlinks to its .mat files, the
 action read from each file, through storage.build.build_cache), or reuses `--cache` when it
 already holds that action. Then iterates `make_loader(AlignmentPairs(...), batch_size=8,
-shuffle=True, num_workers=w)` for 2 epochs with w = 0 and 2 (default augmentations), and reports
+shuffle=True, num_workers=w)` for 2 epochs with w = 0 and 2 (default augmentations), and with
+raw_heatmaps=True (uint8 batches, decoded on the training device) with 2 workers, and reports
 sequence pairs per second per epoch; the first epoch with workers includes starting them
 (forkserver). A pair is S (heatmaps read from the cache, decoded to float32) plus the augmented
 keypoints S' and its ground truth, collated into padded batches: everything the training loop
@@ -70,11 +71,13 @@ def build(cache: Path, action: str, workers: int) -> float:
     return time.perf_counter() - start
 
 
-def measure(cache: Path, action: str, num_workers: int, epochs: int, batch_size: int, max_frames: int | None) -> list[tuple[float, int, int]]:
+def measure(cache: Path, action: str, num_workers: int, epochs: int, batch_size: int, max_frames: int | None,
+            raw: bool = False) -> list[tuple[float, int, int]]:
     """(seconds, pairs, frames of S) per epoch."""
     from storage.dataset import AlignmentPairs, CachedVideos, make_loader
 
-    pairs = AlignmentPairs(CachedVideos(cache, DATASET, action=action, max_frames=max_frames), seed=0)
+    videos = CachedVideos(cache, DATASET, action=action, max_frames=max_frames, raw_heatmaps=raw)
+    pairs = AlignmentPairs(videos, seed=0)
     loader = make_loader(pairs, batch_size=batch_size, shuffle=True, num_workers=num_workers, seed=0)
     results = []
     try:
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="num_workers values to measure")
+    parser.add_argument("--raw-workers", type=int, nargs="*", default=[2],
+                        help="num_workers values to measure with raw_heatmaps=True (uint8 batches)")
     parser.add_argument("--max-frames", type=int, help="CachedVideos max_frames (default: whole videos)")
     parser.add_argument("--build-workers", type=int, default=2, help="Dask workers when building the cache")
     args = parser.parse_args(argv)
@@ -117,12 +122,14 @@ def main(argv: list[str] | None = None) -> None:
             note = f"built in {build(cache, args.action, args.build_workers):.1f} s"
         rows = []
         reference = TARGET_FACTOR * args.train_pairs_per_s if args.train_pairs_per_s else None
-        for workers in args.workers:
+        runs = [(w, False) for w in args.workers] + [(w, True) for w in args.raw_workers]
+        for workers, raw in runs:
             for epoch, (seconds, count, frames) in enumerate(
-                measure(cache, args.action, workers, args.epochs, args.batch_size, args.max_frames), start=1
+                measure(cache, args.action, workers, args.epochs, args.batch_size, args.max_frames, raw), start=1
             ):
                 rate = count / seconds
-                label = f"pairs/s, {workers} workers, epoch {epoch}" + (" (incl. worker start)" if workers and epoch == 1 else "")
+                label = (f"pairs/s, {'uint8' if raw else 'float32'} heatmaps, {workers} workers, epoch {epoch}"
+                         + (" (incl. worker start)" if workers and epoch == 1 else ""))
                 rows.append([label, rate, f"{reference:,.1f}" if reference else "-",
                              f"{rate / reference:.2f}" if reference else "-"])
         print_table(

@@ -21,6 +21,7 @@ from storage.dataset import (
     CachedVideos,
     collate_pairs,
     collate_videos,
+    heatmaps_to_float,
     make_loader,
     subsample_indices,
 )
@@ -255,6 +256,23 @@ def test_loader_with_workers_yields_the_same_batches(cache):
     _assert_same_batches(serial[:1], run(2, "spawn", epochs=1))
     with pytest.raises(ValueError, match="fork"):
         make_loader(AlignmentPairs(CachedVideos(cache, DATASET)), 2, False, num_workers=1, multiprocessing_context="fork")
+
+
+def test_raw_heatmaps_are_the_stored_bytes_and_decode_to_the_same_batches(cache):
+    videos = CachedVideos(cache, DATASET)
+    raw = CachedVideos(cache, DATASET, raw_heatmaps=True)
+    item = raw[1]
+    assert item["heatmaps"].dtype == torch.uint8
+    stored = zcache.open_video_group(cache, DATASET, raw.video_ids[1])["heatmaps"][...]
+    np.testing.assert_array_equal(item["heatmaps"].numpy(), stored)
+    assert torch.equal(heatmaps_to_float(item["heatmaps"]), videos[1]["heatmaps"])
+    floats = collate_pairs([AlignmentPairs(videos, seed=4)[i] for i in range(4)])
+    raws = collate_pairs([AlignmentPairs(raw, seed=4)[i] for i in range(4)])
+    assert raws["heatmaps"].dtype == torch.uint8
+    assert torch.equal(heatmaps_to_float(raws["heatmaps"]), floats["heatmaps"])
+    assert heatmaps_to_float(floats["heatmaps"]) is floats["heatmaps"]
+    for key in ("mask", "keypoints", "aug_keypoints", "aug_mask", "gt_index"):
+        assert torch.equal(raws[key], floats[key]), key
 
 
 def test_video_loader_keeps_order_without_shuffle(cache):
