@@ -3,6 +3,9 @@
     la2ds synth --out DIR [--format penn|projected|openpose|synthetic]
     la2ds preprocess {penn,openpose,projected,h2o,synthetic} --source DIR --cache PATH [...]
     la2ds inspect CACHE [DATASET[/VIDEO]] [--png FILE]
+    la2ds train --cache PATH --dataset NAME [--action A] --out RUN_DIR [--epochs N] [--model la2ds|coords] [...]
+    la2ds embed --run RUN_DIR --cache PATH --out EMB.zarr [--where encoder|projection]
+    la2ds label penn --cache PATH [--labels LABEL_DIR]
     la2ds serve
 
 Exit codes: 0 success; 1 some videos failed (the summary lists them); 2 bad arguments or input.
@@ -52,7 +55,8 @@ def _preprocess(args: argparse.Namespace) -> int:
                 if outcome.status == "failed":
                     bar.write(f"FAILED {outcome.error}", file=sys.stderr)
 
-    summary = build_cache(config, on_outcomes=on_outcomes, on_plan=on_plan)
+    summary = build_cache(config, on_outcomes=on_outcomes, on_plan=on_plan,
+                          on_wait=lambda message: print(message, file=sys.stderr))
     if bar is not None:
         bar.close()
     print(summary.text())
@@ -79,6 +83,92 @@ def _inspect(args: argparse.Namespace) -> int:
             raise ValueError("--png needs a video: la2ds inspect CACHE DATASET/VIDEO --png FILE")
         print(f"montage written to {montage_png(args.cache, dataset, video, args.png, n_frames=args.frames)}")
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    import json
+
+    from models.checkpoint import CHECKPOINT_NAME, CONFIG_NAME
+    from models.train import TrainConfig, train
+
+    run_dir = Path(args.out)
+    model_overrides: dict = {}
+    if args.model_config:
+        text = args.model_config
+        path = Path(text)
+        model_overrides = json.loads(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
+        if not isinstance(model_overrides, dict):
+            raise ValueError("--model-config must be a JSON object of ModelConfig fields")
+    if args.model:
+        model_overrides["model"] = args.model
+    overrides = {
+        key: value for key, value in {
+            "cache": args.cache, "action": args.action, "epochs": args.epochs, "batch_size": args.batch_size,
+            "lr": args.lr, "weight_decay": args.weight_decay, "gamma": args.gamma, "temperature": args.temperature,
+            "grad_clip": args.grad_clip, "device": args.device, "seed": args.seed, "num_workers": args.workers,
+            "amp": args.amp, "split": args.split,
+            "milestones": tuple(args.milestones) if args.milestones is not None else None,
+        }.items() if value is not None
+    }
+    if args.max_frames is not None:
+        overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
+    if args.all_splits:
+        overrides["split"] = None
+
+    if args.resume:
+        saved_file = run_dir / CONFIG_NAME
+        if not (run_dir / CHECKPOINT_NAME).is_file() or not saved_file.is_file():
+            print(f"la2ds: error: nothing to resume in {run_dir} (no {CHECKPOINT_NAME} / {CONFIG_NAME})", file=sys.stderr)
+            return 2
+        saved = json.loads(saved_file.read_text())
+        if args.dataset is not None:
+            saved["dataset"] = args.dataset
+        model = {**saved["model"], **model_overrides}
+        config = TrainConfig.model_validate({**saved, **overrides, "model": model, "out": run_dir})
+    else:
+        if args.cache is None or args.dataset is None:
+            print("la2ds: error: train needs --cache and --dataset (or --resume with an existing --out)", file=sys.stderr)
+            return 2
+        if not Path(args.cache).exists():
+            print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
+            return 2
+        if model_overrides:
+            overrides["model"] = model_overrides
+        config = TrainConfig.for_dataset(args.dataset, out=run_dir, **overrides)
+    try:
+        result = train(config, progress=not args.quiet, resume=args.resume, overwrite=args.overwrite)
+    except (FileExistsError, FileNotFoundError) as exc:
+        print(f"la2ds: error: {exc}", file=sys.stderr)
+        return 2
+    if result.losses:
+        print(f"trained {result.epoch} epochs ({result.steps} steps) on {result.device}: loss "
+              f"{result.losses[0]:.4g} (epoch 1) -> {result.losses[-1]:.4g} (epoch {len(result.losses)})")
+    else:
+        print("epochs 0: wrote the initialised, untrained model (the baseline)")
+    print(f"checkpoint: {result.checkpoint}")
+    print(f"logs: tensorboard --logdir {result.run_dir / 'tb'}")
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    from models.embed import embed
+
+    try:
+        result = embed(args.run, args.cache, args.out, where=args.where, device=args.device, progress=not args.quiet)
+    except (FileExistsError, FileNotFoundError) as exc:
+        print(f"la2ds: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {result.videos} videos ({result.frames} frames, dim {result.dim}) of the epoch-{result.epoch} "
+          f"model to {result.out}")
+    return 0
+
+
+def _label(args: argparse.Namespace) -> int:
+    from storage.labels import label_dataset
+
+    summary = label_dataset(args.cache, args.dataset, label_dir=args.labels, overwrite=args.overwrite)
+    print(summary.text())
+    return 0 if summary.ok else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -127,6 +217,53 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--png", type=Path, help="write a montage of DATASET/VIDEO's heatmaps to this PNG")
     ins.add_argument("--frames", type=int, default=6, help="frames in the montage (default 6)")
     ins.set_defaults(func=_inspect)
+
+    tr = sub.add_parser("train", help="self-supervised alignment training on a cached dataset")
+    tr.add_argument("--cache", type=Path, help="Zarr cache path")
+    tr.add_argument("--dataset", help="dataset group of the cache, e.g. penn_action (sets the paper's defaults)")
+    tr.add_argument("--action", help="train on this action only (default: every video of the dataset)")
+    tr.add_argument("--out", required=True, type=Path, help="run directory: checkpoint.pt, config.json, tb/")
+    tr.add_argument("--epochs", type=int, help="epochs (default 100); 0 writes the untrained model")
+    tr.add_argument("--model", choices=["la2ds", "coords"], help="heatmap network (default) or coordinate baseline")
+    tr.add_argument("--model-config", help="JSON object (or file) of ModelConfig fields, e.g. '{\"dim\": 96}'")
+    tr.add_argument("--batch-size", type=int, help="pairs per batch (paper default per dataset)")
+    tr.add_argument("--lr", type=float, help="Adam learning rate (paper default per dataset)")
+    tr.add_argument("--weight-decay", type=float, help="Adam weight decay (default 1e-5)")
+    tr.add_argument("--milestones", type=int, nargs="*", help="MultiStepLR epochs (default 60 80)")
+    tr.add_argument("--gamma", type=float, help="MultiStepLR factor (default 0.1)")
+    tr.add_argument("--temperature", type=float, help="lambda of the soft matching (default 0.1)")
+    tr.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (default: no clipping)")
+    tr.add_argument("--split", help="train on this split (default train)")
+    tr.add_argument("--all-splits", action="store_true", help="train on every split")
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: CUDA when present")
+    tr.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                    help="bf16 autocast (default: on CUDA only)")
+    tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (its config)")
+    tr.add_argument("--overwrite", action="store_true", help="start afresh over an existing checkpoint")
+    tr.add_argument("--seed", type=int, help="default 0")
+    tr.add_argument("--max-frames", type=int, help="subsample longer videos to this many frames (default 128; 0 = none)")
+    tr.add_argument("--workers", type=int, help="data loader worker processes (default 0)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_train)
+
+    emb = sub.add_parser("embed", help="frozen per-frame embeddings of every video of a run's dataset/action")
+    emb.add_argument("--run", required=True, type=Path, help="run directory (checkpoint.pt)")
+    emb.add_argument("--cache", required=True, type=Path, help="Zarr cache path")
+    emb.add_argument("--out", required=True, type=Path, help="embeddings Zarr store to write (e.g. emb.zarr)")
+    emb.add_argument("--where", choices=["encoder", "projection"], default="encoder",
+                     help="encoder output (default, before the projection head) or projected")
+    emb.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    emb.add_argument("--quiet", action="store_true", help="no progress bar")
+    emb.set_defaults(func=_embed)
+
+    lab = sub.add_parser("label", help="per-frame phase labels into the cache: derived key events or published labels")
+    lab.add_argument("source", choices=["penn"], help="the dataset family (Penn Action key events)")
+    lab.add_argument("--cache", required=True, type=Path)
+    lab.add_argument("--dataset", default="penn_action")
+    lab.add_argument("--labels", type=Path, help="published labels LABEL_DIR/{train,val}/{action}/{video}.npy "
+                     "(default: derive key events from the joint trajectories; named 'derived', not ground truth)")
+    lab.add_argument("--overwrite", action="store_true", help="replace labels the videos already have")
+    lab.set_defaults(func=_label)
 
     srv = sub.add_parser("serve", help="serve every Prefect deployment from this process")
     srv.set_defaults(func=_serve)

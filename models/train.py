@@ -226,8 +226,8 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
 
 
 def _similarity_image(z1: torch.Tensor, z2: torch.Tensor, m: int, n: int, gt: torch.Tensor, temperature: float) -> np.ndarray:
-    """(M, N, 3) float32 RGB in [0, 1]: omega of one pair (viridis, each column scaled to its max),
-    ground-truth cells in red."""
+    """(M * s, N * s, 3) float32 RGB in [0, 1], s = max(1, 256 // max(M, N)): omega of one pair
+    (viridis, each column scaled to its max), ground-truth cells in red."""
     from matplotlib import colormaps
 
     from models.loss import similarity_matrix
@@ -238,14 +238,15 @@ def _similarity_image(z1: torch.Tensor, z2: torch.Tensor, m: int, n: int, gt: to
     gt = gt[:n].cpu().numpy().astype(np.int64)
     ok = (gt >= 0) & (gt < m)
     image[gt[ok], np.arange(n)[ok]] = (1.0, 0.0, 0.0)
-    return image
+    scale = max(1, 256 // max(m, n, 1))  # nearest-neighbour upscaling, so that short pairs stay visible
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
 def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.to(device, non_blocking=device.type == "cuda")
 
 
-def prepare_batch(batch: dict[str, Any], model_config: ModelConfig, device: torch.device, limbs: torch.Tensor,
+def prepare_batch(batch: dict[str, Any], model_config: ModelConfig, device: torch.device, limbs: np.ndarray,
                   size: int, sigma: float) -> tuple[torch.Tensor, ...]:
     """A collate_pairs batch -> (x1, mask, x2, aug_mask, gt_index) on `device`.
 
@@ -276,6 +277,8 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     """Train (or, with `resume`, continue from RUN_DIR/checkpoint.pt) and return a TrainResult.
 
     epochs = 0 writes the initialised, untrained model (the baseline) as the checkpoint.
+    A fresh run (not resume) over an existing run directory replaces its checkpoint, config.json
+    and TensorBoard events (overwrite=True, the default here; the CLI needs --overwrite).
     resume: the checkpoint's config must equal `config` except in RESUME_MAY_CHANGE (epochs,
     device, workers, paths, amp); training continues at the checkpoint's epoch up to
     `config.epochs`. overwrite=False refuses to start a fresh run over an existing checkpoint.
@@ -306,7 +309,8 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     if videos.num_channels != mcfg.num_channels:
         raise ValueError(f"cache has {videos.num_channels} heatmap channels, the model expects {mcfg.num_channels}")
     sigma = float(videos.attrs.get("sigma", 1.0))
-    limbs = torch.as_tensor(np.asarray(videos.layout.limbs, dtype=np.int64).reshape(-1, 2), device=device)
+    # numpy, not a tensor: the renderer converts it with np.asarray, onto the keypoints' device
+    limbs = np.asarray(videos.layout.limbs, dtype=np.int64).reshape(-1, 2)
 
     seed_everything(config.seed)
     model = AlignmentNet(mcfg).to(device)
@@ -328,10 +332,13 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
             raise ValueError(f"the checkpoint has {start_epoch} epochs already, more than epochs={config.epochs}")
 
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:  # a fresh run: drop the TensorBoard events of an earlier run in this directory
+        for old in (run_dir / "tb").glob("events.out.tfevents.*"):
+            old.unlink()
     dumped = config.model_dump(mode="json")
     write_config_json(run_dir, dumped)
     extra_base = {
-        "layout": videos.layout.name, "sigma": sigma, "torch": torch.__version__,
+        "layout": videos.layout.name, "sigma": sigma, "torch": str(torch.__version__),
         "parameters": model.count_parameters(), "videos": len(videos),
     }
 
@@ -349,7 +356,7 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     pairs = AlignmentPairs(videos, augment=config.augment, seed=config.seed)
     loader = make_loader(pairs, batch_size=config.batch_size, shuffle=True, num_workers=config.num_workers,
                          collate_fn=collate_pairs, seed=config.seed, pin_memory=device.type == "cuda")
-    writer = SummaryWriter(str(run_dir / "tb"), purge_step=step if resume else None)
+    writer = SummaryWriter(str(run_dir / "tb"), purge_step=step + 1 if resume else None)
     clip = config.grad_clip if config.grad_clip is not None else math.inf
     started = time.perf_counter()
     pairs_seen = 0

@@ -25,6 +25,7 @@ from pipeline.errors import SourceError
 from pipeline.heatmaps import RENDERER_VERSION, HeatmapSettings
 from pipeline.layouts import Layout, get_layout
 from pipeline.prepare import prepare_video
+from pipeline.sources.base import READER_VERSION
 from pipeline.sources import SourceKind, SourceOptions, VideoRef, discover_videos, load_video, source_fingerprint
 from storage import cache as zcache
 from storage.lock import cache_write_lock
@@ -120,6 +121,7 @@ def params_hash(config: PreprocessConfig, layout: Layout) -> str:
     payload = {
         "schema": zcache.SCHEMA,
         "renderer": RENDERER_VERSION,
+        "reader": READER_VERSION,
         "kind": config.kind.value,
         "layout": layout.model_dump(mode="json"),
         "heatmaps": config.heatmaps.model_dump(mode="json"),

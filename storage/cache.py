@@ -82,11 +82,13 @@ def open_cache(cache: str | Path, mode: str = "r") -> zarr.Group:
 
 
 def write_dataset_attrs(cache: str | Path, dataset: str, attrs: dict[str, Any]) -> None:
-    """Create the dataset group if needed and set its attrs (run by the driver, before any video task)."""
+    """Create the dataset group if needed and set these attrs, keeping any others (e.g. phase labels).
+
+    Run by the driver, before any video task."""
     root = open_cache(cache, mode="a")
     group = root.require_group(dataset)
-    if dict(group.attrs) != attrs:
-        group.attrs.put(attrs)
+    if any(group.attrs.get(key) != value for key, value in attrs.items()):
+        group.attrs.update(attrs)
 
 
 def read_dataset_attrs(cache: str | Path, dataset: str) -> dict[str, Any]:

@@ -9,6 +9,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# Bumped whenever a source reader's output changes for the same file (part of the cache's params hash).
+READER_VERSION = "2"
+
+
 class SourceKind(str, Enum):
     penn = "penn"              # Penn Action .mat annotation files
     openpose = "openpose"      # OpenPose JSON directories (one file per frame)
