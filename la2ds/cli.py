@@ -5,6 +5,7 @@
     la2ds inspect CACHE [DATASET[/VIDEO]] [--png FILE]
     la2ds train --cache PATH --dataset NAME [--action A] --out RUN_DIR [--epochs N] [--model la2ds|coords] [...]
     la2ds embed --run RUN_DIR --cache PATH --out EMB.zarr [--where encoder|projection]
+    la2ds evaluate --embeddings EMB.zarr --out REPORT_DIR
     la2ds label penn --cache PATH [--labels LABEL_DIR]
     la2ds serve
 
@@ -163,6 +164,15 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from models.evaluate import evaluate_embeddings, report_text
+
+    evaluate_embeddings(args.embeddings, args.out, stride=args.stride, seed=args.seed)
+    print(report_text(args.out))
+    print(f"written: {args.out}/metrics.json, {args.out}/metrics.md")
+    return 0
+
+
 def _label(args: argparse.Namespace) -> int:
     from storage.labels import label_dataset
 
@@ -255,6 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     emb.add_argument("--quiet", action="store_true", help="no progress bar")
     emb.set_defaults(func=_embed)
+
+    ev = sub.add_parser("evaluate", help="phase classification, progression, Kendall's tau, AP@K of embeddings")
+    ev.add_argument("--embeddings", required=True, type=Path, help="store written by la2ds embed")
+    ev.add_argument("--out", required=True, type=Path, help="report folder: metrics.json, metrics.md")
+    ev.add_argument("--stride", type=int, default=1, help="Kendall's tau frame stride (default 1)")
+    ev.add_argument("--seed", type=int, default=0, help="choice of the labelled training videos")
+    ev.set_defaults(func=_evaluate)
 
     lab = sub.add_parser("label", help="per-frame phase labels into the cache: derived key events or published labels")
     lab.add_argument("source", choices=["penn"], help="the dataset family (Penn Action key events)")
