@@ -3,7 +3,9 @@
 Default parameters come from the environment at serve time (absolute paths):
 - LA2DS_CACHE: the Zarr cache (default .la2ds/cache.zarr under the current folder);
 - PENN_ACTION_ROOT: a Penn Action folder (default .la2ds/demo/penn, where `make demo` writes synthetic data);
-- LA2DS_DATA: folder of the other sources' default folders (default .la2ds/demo).
+- LA2DS_DATA: folder of the other sources' default folders (default .la2ds/demo);
+- LA2DS_RUNS: folder of the training runs (default .la2ds/runs): train/<name> writes LA2DS_RUNS/<name>,
+  evaluate/<name> embeds and evaluates it.
 Every parameter can be overridden per run: prefect deployment run preprocess/penn -p source=/data/penn
 """
 
@@ -13,8 +15,10 @@ import os
 from pathlib import Path
 
 from prefect import serve
+from prefect.client.orchestration import get_client
 
 from flows.preprocess import preprocess
+from flows.train import GPU_LIMIT, evaluate_flow, gpu_slots, train_flow
 
 
 def _path(variable: str, default: str) -> str:
@@ -30,7 +34,8 @@ def deployments() -> list:
         "projected": f"{data}/projected",
         "synthetic": f"{data}/synthetic",
     }
-    return [
+    runs = _path("LA2DS_RUNS", ".la2ds/runs")
+    preprocessing = [
         preprocess.to_deployment(
             name=kind, parameters={"kind": kind, "source": source, "cache": cache},
             enforce_parameter_schema=True, tags=["preprocess"],
@@ -38,7 +43,32 @@ def deployments() -> list:
         )
         for kind, source in sources.items()
     ]
+    datasets = {"penn": "penn_action", "synthetic": "synthetic"}
+    training = [
+        train_flow.to_deployment(
+            name=name, parameters={"cache": cache, "dataset": dataset, "out": f"{runs}/{name}"},
+            enforce_parameter_schema=True, tags=["train"],
+            description=f"Train the alignment network on {dataset} (runs in {runs}/{name})",
+        )
+        for name, dataset in datasets.items()
+    ]
+    evaluation = [
+        evaluate_flow.to_deployment(
+            name=name, parameters={"run": f"{runs}/{name}", "cache": cache},
+            enforce_parameter_schema=True, tags=["evaluate"],
+            description=f"Embed and evaluate the run {runs}/{name}",
+        )
+        for name in datasets
+    ]
+    return preprocessing + training + evaluation
+
+
+def ensure_gpu_limit() -> None:
+    """The global concurrency limit that keeps one training per GPU (LA2DS_GPU_SLOTS slots)."""
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(GPU_LIMIT, gpu_slots())
 
 
 def serve_all() -> None:
+    ensure_gpu_limit()
     serve(*deployments(), pause_on_shutdown=False)

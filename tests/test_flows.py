@@ -47,7 +47,7 @@ def test_deployments_are_named_and_validate_parameters(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LA2DS_CACHE", str(tmp_path / "c.zarr"))
     monkeypatch.setenv("PENN_ACTION_ROOT", str(tmp_path / "penn"))
-    deps = {d.name: d for d in deployments()}
+    deps = {d.name: d for d in deployments() if d.flow_name == "preprocess"}
     assert set(deps) == {"penn", "openpose", "projected", "synthetic"}
     for name, dep in deps.items():
         assert dep.flow_name == "preprocess" and dep.enforce_parameter_schema
@@ -68,3 +68,43 @@ def test_flow_parameters_are_validated(tmp_path):
         preprocess.validate_parameters({"kind": "penn", "source": "s", "cache": "c", "heatmaps": {"sigma": -1}})
     with pytest.raises(ParameterTypeError, match="kind"):
         preprocess.validate_parameters({"kind": "bvh", "source": "s", "cache": "c"})
+
+
+def test_train_and_evaluate_flows_publish_curve_and_table(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from flows.serve import ensure_gpu_limit
+    from flows.train import GPU_LIMIT, evaluate_flow, train_flow
+    from storage.build import PreprocessConfig, build_cache
+
+    source, cache = tmp_path / "penn", tmp_path / "cache.zarr"
+    write_dataset(source, "penn", actions=["squat"], videos_per_action=6, seed=2)
+    assert build_cache(PreprocessConfig(kind="penn", source=source, cache=cache, workers=1)).ok
+    summary = train_flow(cache=str(cache), dataset="penn_action", out=str(tmp_path / "run"), epochs=2,
+                         batch_size=4, max_frames=16, device="cpu")
+    assert summary.epochs == 2 and len(summary.losses) == 2 and summary.device == "cpu"
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
+    evaluation = evaluate_flow(run=str(tmp_path / "run"), cache=str(cache))
+    assert set(evaluation.metrics) == {"squat", "mean"}
+    assert (tmp_path / "run" / "report" / "metrics.md").exists()
+
+    ensure_gpu_limit()
+
+    async def server_state():
+        async with get_client() as client:
+            return await client.read_artifacts(), await client.read_global_concurrency_limit_by_name(GPU_LIMIT)
+
+    artifacts, limit = asyncio.run(server_state())
+    keys = {a.key for a in artifacts}
+    assert "training-curve-penn-action" in keys and "evaluation-run" in keys
+    assert limit.limit == 1
+
+
+def test_serve_lists_every_deployment(tmp_path, monkeypatch):
+    from flows.serve import deployments
+
+    monkeypatch.setenv("LA2DS_RUNS", str(tmp_path / "runs"))
+    names = {f"{d.flow_name}/{d.name}" for d in deployments()}
+    assert {"preprocess/penn", "train/penn", "evaluate/penn", "train/synthetic", "evaluate/synthetic"} <= names
+    train = next(d for d in deployments() if d.flow_name == "train" and d.name == "penn")
+    assert train.parameters["out"] == str(tmp_path / "runs" / "penn") and train.enforce_parameter_schema
