@@ -230,7 +230,7 @@ def _run_on_dask(batches, config: PreprocessConfig, layout: Layout, phash: str, 
         client, cluster = Client(config.scheduler_address, timeout="30s"), None
     else:
         cluster = LocalCluster(n_workers=config.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=":0", silence_logs=logging.ERROR)  # any free port: never clashes
         client = Client(cluster)
     try:
         futures = {client.submit(process_batch, batch, config, layout, phash, pure=False): batch for batch in batches}
