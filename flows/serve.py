@@ -4,6 +4,7 @@ Default parameters come from the environment at serve time (absolute paths):
 - LA2DS_CACHE: the Zarr cache (default .la2ds/cache.zarr under the current folder);
 - PENN_ACTION_ROOT: a Penn Action folder (default .la2ds/demo/penn, where `make demo` writes synthetic data);
 - LA2DS_DATA: folder of the other sources' default folders (default .la2ds/demo);
+- LA2DS_RETRAIN_CRON: schedule of retrain/penn (default weekly, Monday 03:00 UTC);
 - LA2DS_RUNS: folder of the training runs (default .la2ds/runs): train/<name> writes LA2DS_RUNS/<name>,
   evaluate/<name> embeds and evaluates it.
 Every parameter can be overridden per run: prefect deployment run preprocess/penn -p source=/data/penn
@@ -18,6 +19,7 @@ from prefect import serve
 from prefect.client.orchestration import get_client
 
 from flows.preprocess import preprocess
+from flows.retrain import RETRAIN_CRON, retrain_flow
 from flows.train import GPU_LIMIT, evaluate_flow, gpu_slots, train_flow
 
 
@@ -60,7 +62,15 @@ def deployments() -> list:
         )
         for name in datasets
     ]
-    return preprocessing + training + evaluation
+    retraining = [
+        retrain_flow.to_deployment(
+            name="penn", cron=os.environ.get("LA2DS_RETRAIN_CRON", RETRAIN_CRON), enforce_parameter_schema=True,
+            parameters={"kind": "penn", "source": sources["penn"], "cache": cache, "dataset": "penn_action",
+                        "runs": runs, "name": "penn-retrain"},
+            tags=["retrain"], description="Weekly: new videos, training, evaluation, promotion if better",
+        )
+    ]
+    return preprocessing + training + evaluation + retraining
 
 
 def ensure_gpu_limit() -> None:

@@ -108,3 +108,35 @@ def test_serve_lists_every_deployment(tmp_path, monkeypatch):
     assert {"preprocess/penn", "train/penn", "evaluate/penn", "train/synthetic", "evaluate/synthetic"} <= names
     train = next(d for d in deployments() if d.flow_name == "train" and d.name == "penn")
     assert train.parameters["out"] == str(tmp_path / "runs" / "penn") and train.enforce_parameter_schema
+    retrain = next(d for d in deployments() if d.flow_name == "retrain")
+    assert retrain.name == "penn" and [s.schedule.cron for s in retrain.schedules] == ["0 3 * * 1"]
+
+
+def test_retrain_keeps_both_runs_and_promotes_only_a_better_model(prefect_harness, tmp_path):
+    import json
+
+    from flows.retrain import retrain_flow
+    from models.registry import read_registry
+
+    source = tmp_path / "penn"
+    write_dataset(source, "penn", actions=["squat"], videos_per_action=6, seed=8)
+    common = dict(kind="penn", source=str(source), cache=str(tmp_path / "cache.zarr"), dataset="penn_action",
+                  runs=str(tmp_path / "runs"), name="squat", epochs=1, batch_size=4, max_frames=16, device="cpu", workers=1)
+    first = retrain_flow(**common)
+    assert first.promoted and first.reason == "no champion yet"
+    second = retrain_flow(**common, metric="ap.5")
+    registry = read_registry(tmp_path / "runs" / "squat")
+    assert [h["run"] for h in registry["history"]] == [first.run, second.run]
+    assert registry["champion"]["run"] == (second.run if second.promoted else first.run)
+    for run in (first.run, second.run):  # both runs kept, each with its evaluation
+        assert json.loads((tmp_path / "runs" / "squat" / run.split("/")[-1] / "report" / "metrics.json").read_text())
+
+
+def test_bad_parameters_are_refused_when_the_run_is_created(prefect_harness):
+    from prefect.exceptions import ParameterTypeError
+
+    from flows.retrain import retrain_flow
+
+    with pytest.raises(ParameterTypeError, match="metric"):
+        retrain_flow.validate_parameters({"kind": "penn", "source": "s", "cache": "c", "dataset": "d", "runs": "r",
+                                          "name": "n", "metric": "accuracy"})
