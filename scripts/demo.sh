@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: local Prefect server (SQLite under .la2ds/prefect), the serving process, synthetic
-# Penn-format data unless PENN_ACTION_ROOT points to a real Penn Action folder, then
-# `prefect deployment run preprocess/penn --watch`. Stops everything it started.
+# Penn-format data unless PENN_ACTION_ROOT points to a real Penn Action folder, then the chain:
+# preprocess/penn, a short train/penn on one action (DEMO_ACTION, default squat; DEMO_EPOCHS,
+# default 3), evaluate/penn. Prints where the cache and the report are. Stops everything it started.
 set -euo pipefail
 set -m  # background jobs get their own process group, so they can be stopped cleanly
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_RUNNER_POLL_FREQUENCY=2
 export LA2DS_CACHE=${LA2DS_CACHE:-$PWD/$STATE/cache.zarr}
 export LA2DS_DATA=$PWD/$STATE/demo
+export LA2DS_RUNS=${LA2DS_RUNS:-$PWD/$STATE/runs}
+ACTION=${DEMO_ACTION:-squat}
+EPOCHS=${DEMO_EPOCHS:-3}
 mkdir -p "$STATE" "$LA2DS_DATA"
 
 if [[ -z "${PENN_ACTION_ROOT:-}" ]]; then
@@ -46,13 +50,23 @@ done
 echo "== prefect deployment run preprocess/penn --watch"
 $BIN/prefect deployment run preprocess/penn --watch
 
+echo "== prefect deployment run train/penn (action $ACTION, $EPOCHS epochs, a CPU-sized demo run) --watch"
+$BIN/prefect deployment run train/penn -p action="$ACTION" -p epochs="$EPOCHS" -p max_frames=32 -p batch_size=8 \
+  -p lr=0.001 --watch
+
+echo "== prefect deployment run evaluate/penn --watch"
+$BIN/prefect deployment run evaluate/penn --watch
+cat "$LA2DS_RUNS/penn/report/metrics.md"
+
 echo "== the cache"
 $BIN/la2ds inspect "$LA2DS_CACHE"
 first=$($BIN/python -c "import sys; from storage.cache import list_videos; print(list_videos(sys.argv[1], 'penn_action')[0])" "$LA2DS_CACHE")
 $BIN/la2ds inspect "$LA2DS_CACHE" "penn_action/$first" --png "$STATE/montage.png" | tail -n 1
 cat <<MSG
 
-Done. Look at the cache:
+Done. The evaluation report: $LA2DS_RUNS/penn/report/metrics.md (and metrics.json)
+The trained model: $LA2DS_RUNS/penn/checkpoint.pt (TensorBoard logs in $LA2DS_RUNS/penn/tb)
+Look at the cache:
   $BIN/la2ds inspect $LA2DS_CACHE penn_action/$first --png montage.png
   $BIN/python -c "import zarr; zarr.open_group('$LA2DS_CACHE', mode='r').tree()"
 MSG
