@@ -4,6 +4,8 @@ Default parameters come from the environment at serve time (absolute paths):
 - LA2DS_CACHE: the Zarr cache (default .la2ds/cache.zarr under the current folder);
 - PENN_ACTION_ROOT: a Penn Action folder (default .la2ds/demo/penn, where `make demo` writes synthetic data);
 - LA2DS_DATA: folder of the other sources' default folders (default .la2ds/demo);
+- LA2DS_DASK_SCHEDULER: an existing Dask scheduler (tcp://host:8786) the preprocess deployments use
+  by default (their `scheduler_address` parameter; unset: a local cluster per run);
 - LA2DS_RETRAIN_CRON: schedule of retrain/penn (default weekly, Monday 03:00 UTC);
 - LA2DS_RUNS: folder of the training runs (default .la2ds/runs): train/<name> writes LA2DS_RUNS/<name>,
   evaluate/<name> embeds and evaluates it.
@@ -27,8 +29,16 @@ def _path(variable: str, default: str) -> str:
     return str(Path(os.environ.get(variable, default)).expanduser().resolve())
 
 
-def deployments() -> list:
+FLOWS = ("preprocess", "train", "evaluate", "retrain")
+
+
+def deployments(flows: tuple[str, ...] = FLOWS) -> list:
+    """The deployments of the named flows (default: all)."""
+    unknown = set(flows) - set(FLOWS)
+    if unknown:
+        raise ValueError(f"unknown flow(s) {', '.join(sorted(unknown))}; known: {', '.join(FLOWS)}")
     cache = _path("LA2DS_CACHE", ".la2ds/cache.zarr")
+    scheduler = {"scheduler_address": os.environ["LA2DS_DASK_SCHEDULER"]} if os.environ.get("LA2DS_DASK_SCHEDULER") else {}
     data = _path("LA2DS_DATA", ".la2ds/demo")
     sources = {
         "penn": _path("PENN_ACTION_ROOT", f"{data}/penn"),
@@ -39,7 +49,7 @@ def deployments() -> list:
     runs = _path("LA2DS_RUNS", ".la2ds/runs")
     preprocessing = [
         preprocess.to_deployment(
-            name=kind, parameters={"kind": kind, "source": source, "cache": cache},
+            name=kind, parameters={"kind": kind, "source": source, "cache": cache, **scheduler},
             enforce_parameter_schema=True, tags=["preprocess"],
             description=f"Fill the heatmap cache from {kind} poses (default source {source})",
         )
@@ -70,7 +80,8 @@ def deployments() -> list:
             tags=["retrain"], description="Weekly: new videos, training, evaluation, promotion if better",
         )
     ]
-    return preprocessing + training + evaluation + retraining
+    by_flow = {"preprocess": preprocessing, "train": training, "evaluate": evaluation, "retrain": retraining}
+    return [deployment for name in flows for deployment in by_flow[name]]
 
 
 def ensure_gpu_limit() -> None:
@@ -79,6 +90,8 @@ def ensure_gpu_limit() -> None:
         client.upsert_global_concurrency_limit_by_name(GPU_LIMIT, gpu_slots())
 
 
-def serve_all() -> None:
+def serve_all(flows: tuple[str, ...] = FLOWS) -> None:
+    """Serve the named flows' deployments from this process until it is stopped."""
+    selected = deployments(flows)
     ensure_gpu_limit()
-    serve(*deployments(), pause_on_shutdown=False)
+    serve(*selected, pause_on_shutdown=False)

@@ -184,7 +184,7 @@ def _label(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from flows.serve import serve_all
 
-    serve_all()
+    serve_all(tuple(args.flows))
     return 0
 
 
@@ -283,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_label)
 
     srv = sub.add_parser("serve", help="serve every Prefect deployment from this process")
+    srv.add_argument("--flows", nargs="+", default=["preprocess", "train", "evaluate", "retrain"],
+                     choices=["preprocess", "train", "evaluate", "retrain"], help="serve only these flows' deployments")
     srv.set_defaults(func=_serve)
     return parser
 

@@ -440,11 +440,14 @@ def test_docs_commands_match_the_code():
     import inspect
 
     from flows.preprocess import preprocess
+    from flows.retrain import retrain_flow
     from flows.serve import deployments
+    from flows.train import evaluate_flow, train_flow
 
-    parameters = set(inspect.signature(preprocess.fn).parameters)
-    served = {f"{d.flow_name}/{d.name}" for d in deployments()}
+    flows = {f.name: f for f in (preprocess, train_flow, evaluate_flow, retrain_flow)}
+    served = {f"{d.flow_name}/{d.name}": d.flow_name for d in deployments()}
     for deployment, options in runs:
         assert deployment in served, f"docs run {deployment}; `la2ds serve` serves {sorted(served)}"
+        parameters = set(inspect.signature(flows[served[deployment]].fn).parameters)
         for option in re.findall(r"-p\s+(\w+)=", options):
-            assert option in parameters, f"docs pass -p {option}=..., not a parameter of the preprocess flow"
+            assert option in parameters, f"docs pass -p {option}=..., not a parameter of {deployment}"

@@ -108,6 +108,12 @@ def test_serve_lists_every_deployment(tmp_path, monkeypatch):
     assert {"preprocess/penn", "train/penn", "evaluate/penn", "train/synthetic", "evaluate/synthetic"} <= names
     train = next(d for d in deployments() if d.flow_name == "train" and d.name == "penn")
     assert train.parameters["out"] == str(tmp_path / "runs" / "penn") and train.enforce_parameter_schema
+    monkeypatch.setenv("LA2DS_DASK_SCHEDULER", "tcp://127.0.0.1:8786")
+    only = deployments(("preprocess",))
+    assert {d.flow_name for d in only} == {"preprocess"} and len(only) == 4
+    assert all(d.parameters["scheduler_address"] == "tcp://127.0.0.1:8786" for d in only)
+    with pytest.raises(ValueError, match="unknown flow"):
+        deployments(("preprocess", "nope"))
     retrain = next(d for d in deployments() if d.flow_name == "retrain")
     assert retrain.name == "penn" and [s.schedule.cron for s in retrain.schedules] == ["0 3 * * 1"]
 
