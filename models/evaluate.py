@@ -34,13 +34,16 @@ def phase_label_note(store_attrs: dict[str, Any]) -> str:
     return f"phase labels: {attrs.get('phase_labels', 'from the pose source (e.g. the synthetic generator)')}"
 
 
-def evaluate_embeddings(embeddings: str | Path, out: str | Path, stride: int = 1, seed: int = 0) -> dict[str, Any]:
-    """Evaluate a store written by `la2ds embed`; writes OUT/metrics.json and OUT/metrics.md."""
+def evaluate_embeddings(embeddings: str | Path, out: str | Path, stride: int = 1, seed: int = 0,
+                        standardize: bool = False) -> dict[str, Any]:
+    """Evaluate a store written by `la2ds embed`; writes OUT/metrics.json and OUT/metrics.md.
+    standardize: scale embedding dimensions before the SVM (an option; the reference code does not)."""
     store = read_store_attrs(embeddings)
-    results = evaluate_all(load_video_embeddings(embeddings), stride=stride, seed=seed)
+    results = evaluate_all(load_video_embeddings(embeddings), stride=stride, seed=seed, standardize=standardize)
     title = (f"{store.get('model')} embeddings ({store.get('where')}, epoch {store.get('checkpoint_epoch')}) of "
              f"{store.get('dataset')}{'/' + store['action'] if store.get('action') else ''}")
-    write_report(results, out, title=title, note=phase_label_note(store))
+    note = phase_label_note(store) + ("; SVM on standardised embeddings (not the reference protocol)" if standardize else "")
+    write_report(results, out, title=title, note=note)
     return results
 
 

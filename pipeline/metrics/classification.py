@@ -10,6 +10,12 @@ one known phase, the first `max(1, int(f * n))` of one seeded permutation
 permutation serves every fraction, so the subsets are nested (10 % within 50 % within 100 %).
 Frames whose phase is -1 (unknown) are left out of training and of scoring.
 
+`standardize=True` (an option, off by default: the reference code does not) first scales every
+embedding dimension to zero mean and unit variance over the training frames. It matters when the
+embeddings vary little around a large common offset: SVC's default gamma="scale" is
+1 / (D * X.var()) with X.var() over all values, offsets included, so the kernel is then nearly
+constant and the SVM predicts the majority phase (seen on LA2DS encoder outputs of real Penn squat).
+
 A training subset holding a single phase cannot be fitted (SVC refuses one class); every test frame
 is then predicted as that phase. No labelled training or test frame at all gives NaN.
 """
@@ -17,6 +23,7 @@ is then predicted as that phase. No labelled training or test frame at all gives
 from __future__ import annotations
 
 import numpy as np
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from .types import VideoEmbedding, single_action
@@ -60,12 +67,13 @@ class PhaseClassification:
 
     name = "classification"
 
-    def __init__(self, fractions: tuple[float, ...] = (0.1, 0.5, 1.0), seed: int = 0) -> None:
+    def __init__(self, fractions: tuple[float, ...] = (0.1, 0.5, 1.0), seed: int = 0, standardize: bool = False) -> None:
         for f in fractions:
             if not 0.0 < f <= 1.0:
                 raise ValueError(f"fraction must lie in (0, 1], got {f}")
         self.fractions = tuple(float(f) for f in fractions)
         self.seed = seed
+        self.standardize = standardize
 
     def __call__(self, train: list[VideoEmbedding], test: list[VideoEmbedding]) -> dict[str, float]:
         single_action(self.name, train, test)
@@ -75,14 +83,21 @@ class PhaseClassification:
         for f in self.fractions:
             chosen = select_training_videos(len(labelled_train), f, self.seed)
             x_train, y_train = _labelled_frames([labelled_train[i] for i in chosen])
-            out[fraction_key(f)] = self.accuracy(x_train, y_train, x_test, y_test)
+            out[fraction_key(f)] = self.accuracy(x_train, y_train, x_test, y_test, self.standardize)
         return out
 
     @staticmethod
-    def accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> float:
-        """Accuracy in percent of an SVC fitted on (x_train (N, D), y_train (N,)) on (x_test (M, D), y_test (M,))."""
+    def accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                 standardize: bool = False) -> float:
+        """Accuracy in percent of an SVC fitted on (x_train (N, D), y_train (N,)) on (x_test (M, D), y_test (M,)).
+
+        standardize: scale each embedding dimension to zero mean and unit variance over the training
+        frames first (an option, not the reference protocol; see the module docstring)."""
         if len(y_train) == 0 or len(y_test) == 0:
             return float("nan")
+        if standardize:
+            scaler = StandardScaler().fit(x_train)
+            x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
         classes = np.unique(y_train)
         if len(classes) == 1:
             predicted = np.full(len(y_test), classes[0])

@@ -42,9 +42,11 @@ def evaluate_action(
     stride: int = 1,
     ks: tuple[int, ...] = (5, 10, 15),
     num_phases: int | None = None,
+    standardize: bool = False,
 ) -> dict[str, Any]:
-    """All four metrics for the train / test videos of one action (see the module docstring)."""
-    metrics = [PhaseClassification(fractions, seed), PhaseProgression(num_phases), KendallsTau(stride),
+    """All four metrics for the train / test videos of one action (see the module docstring).
+    standardize: scale embedding dimensions before the SVM (`PhaseClassification`; not the reference)."""
+    metrics = [PhaseClassification(fractions, seed, standardize), PhaseProgression(num_phases), KendallsTau(stride),
                FrameRetrieval(ks)]
     return {m.name: m(train, test) for m in metrics}
 
