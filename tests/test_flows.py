@@ -146,3 +146,12 @@ def test_bad_parameters_are_refused_when_the_run_is_created(prefect_harness):
     with pytest.raises(ParameterTypeError, match="metric"):
         retrain_flow.validate_parameters({"kind": "penn", "source": "s", "cache": "c", "dataset": "d", "runs": "r",
                                           "name": "n", "metric": "accuracy"})
+
+
+def test_a_failing_flow_says_why(prefect_harness, tmp_path):
+    from flows.preprocess import preprocess
+
+    state = preprocess(kind="penn", source=str(tmp_path / "missing"), cache=str(tmp_path / "c.zarr"), return_state=True)
+    assert state.is_failed()
+    assert "missing: source path does not exist" in state.message
+    assert not (tmp_path / "c.zarr").exists()  # nothing was created for a run that could not start
