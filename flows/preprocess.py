@@ -45,11 +45,18 @@ def preprocess(
     workers: int = 2,
     scheduler_address: str | None = None,
     force: bool = False,
+    rgb_root: str | None = None,
+    rgb_size: int = 64,
 ) -> PreprocessSummary:
-    """Poses from `source` -> 30x30 joint+limb heatmaps in the Zarr cache at `cache`."""
+    """Poses from `source` -> 30x30 joint+limb heatmaps in the Zarr cache at `cache`.
+
+    With `rgb_root`, each video's RGB frames (rgb_root/<video_id>.mp4|.avi or rgb_root/<video_id>/)
+    are cropped, resized to rgb_size and cached beside the heatmaps.
+    """
     config = PreprocessConfig(kind=kind, source=source, cache=cache, dataset=dataset, heatmaps=heatmaps,
                               source_options=source_options, workers=workers,
-                              scheduler_address=scheduler_address, force=force)
+                              scheduler_address=scheduler_address, force=force, rgb_root=rgb_root,
+                              rgb_size=rgb_size)
     summary = build_cache_task(config)
     create_table_artifact(key=f"preprocess-{config.dataset_name.replace('_', '-').lower()}", table=summary.rows(),
                           description=f"Preprocessing summary: {summary.cache} / {summary.dataset}")

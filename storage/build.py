@@ -5,6 +5,9 @@
   When nothing is left to do, no cluster is started.
 - Work: batches of videos go to Dask workers (a LocalCluster of processes by default, or an existing
   scheduler); each video is written by exactly one task, so no two writers ever share a chunk.
+- RGB (optional, `rgb_root`): each video's frames come from `rgb_root/<video_id>.mp4|.avi` or the
+  folder `rgb_root/<video_id>/` (pipeline/rgb.py: crop, resize, frame-count policy) and are written in
+  the same group write as the heatmaps; the source sha256 then covers the RGB file(s) too.
 - Bad input fails only its own video: the error names the file and the problem, any half-written
   group is removed, a previously cached version is left as it was, and the summary lists it.
 """
@@ -25,8 +28,9 @@ from pipeline.errors import SourceError
 from pipeline.heatmaps import RENDERER_VERSION, HeatmapSettings
 from pipeline.layouts import Layout, get_layout
 from pipeline.prepare import prepare_video
+from pipeline import rgb as prgb
 from pipeline.sources.base import READER_VERSION
-from pipeline.sources import SourceKind, SourceOptions, VideoRef, discover_videos, load_video, source_fingerprint
+from pipeline.sources import SourceKind, SourceOptions, VideoRef, discover_videos, fingerprint, load_video, source_fingerprint
 from storage import cache as zcache
 from storage.lock import cache_write_lock
 
@@ -56,6 +60,8 @@ class PreprocessConfig(BaseModel):
     scheduler_address: str | None = Field(None, description="existing Dask scheduler (tcp://host:8786) instead of a local cluster")
     force: bool = Field(False, description="redo every video even if cached with the same source and parameters")
     videos_per_task: int = Field(16, ge=1, le=10_000)
+    rgb_root: Path | None = Field(None, description="RGB videos / frame folders: <rgb_root>/<video_id>.mp4|.avi or <rgb_root>/<video_id>/; none: no RGB")
+    rgb_size: int = Field(prgb.DEFAULT_SIZE, ge=8, le=512, description="side of the cached RGB crops (pixels)")
 
     @property
     def dataset_name(self) -> str:
@@ -127,11 +133,15 @@ def params_hash(config: PreprocessConfig, layout: Layout) -> str:
         "heatmaps": config.heatmaps.model_dump(mode="json"),
         "source_options": config.source_options.model_dump(mode="json"),
     }
+    if config.rgb_root is not None:  # only then: caches built without RGB keep their hash
+        payload["rgb"] = {"root": str(Path(config.rgb_root).resolve()), "size": config.rgb_size,
+                          "margin": prgb.DEFAULT_MARGIN, "version": prgb.RGB_VERSION}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def dataset_attrs(config: PreprocessConfig, layout: Layout) -> dict:
-    return {
+    rgb = {"rgb_size": config.rgb_size, "rgb_margin": prgb.DEFAULT_MARGIN} if config.rgb_root is not None else {}
+    return {**rgb,
         "layout": layout.name,
         "joints": list(layout.joints),
         "limbs": [list(pair) for pair in layout.limbs],
@@ -173,6 +183,10 @@ def process_video(task: VideoTask, config: PreprocessConfig, layout: Layout, pha
         if seq.layout.name != layout.name:
             raise SourceError(ref.path, f"layout {seq.layout.name}, but dataset {dataset} holds {layout.name}")
         prepared = prepare_video(seq, config.heatmaps)
+        rgb, rgb_attrs = None, {}
+        if config.rgb_root is not None:
+            rgb_path = prgb.find_rgb_source(config.rgb_root, ref.video_id)
+            rgb, rgb_attrs = prgb.load_rgb(rgb_path, prepared.box.as_list(), seq.num_frames, size=config.rgb_size)
         attrs = {
             "action": seq.action,
             "split": seq.split,
@@ -185,10 +199,11 @@ def process_video(task: VideoTask, config: PreprocessConfig, layout: Layout, pha
             "source_sha256": task.source_sha256,
             "params_hash": phash,
             "warnings": seq.warnings,
+            **rgb_attrs,
         }
         written = True
         nbytes = zcache.write_video(cache, dataset, ref.video_id, prepared.heatmaps, prepared.grid_keypoints,
-                                    seq.phases, attrs)
+                                    seq.phases, attrs, rgb=rgb)
         return VideoOutcome(video_id=ref.video_id, source_path=ref.path, status="done", n_frames=seq.num_frames,
                             bytes_stored=nbytes, warnings=seq.warnings)
     except Exception as exc:  # noqa: BLE001 - one bad video must not stop the others
@@ -210,13 +225,29 @@ def plan(config: PreprocessConfig, refs: Sequence[VideoRef]) -> tuple[list[Video
     statuses = {} if config.force else zcache.video_statuses(config.cache, config.dataset_name)
     todo, skipped = [], 0
     for ref in refs:
-        sha = source_fingerprint(ref)
+        sha = video_fingerprint(config, ref)
         status = statuses.get(ref.video_id)
         if status and status.complete and status.source_sha256 == sha and status.params_hash == phash:
             skipped += 1
         else:
             todo.append(VideoTask(ref=ref, source_sha256=sha))
     return todo, skipped, layout, phash
+
+
+def video_fingerprint(config: PreprocessConfig, ref: VideoRef) -> str:
+    """The source sha256 of a video: its pose file(s), and with an RGB root its RGB file(s) too.
+
+    A video without an RGB source gets a fingerprint that never matches a cached one, so it is
+    retried (and fails with a clear error) on every run until the source appears.
+    """
+    sha = source_fingerprint(ref)
+    if config.rgb_root is None:
+        return sha
+    try:
+        rgb_sha = fingerprint(prgb.find_rgb_source(config.rgb_root, ref.video_id))
+    except SourceError:
+        rgb_sha = "missing"
+    return hashlib.sha256(f"{sha}+rgb:{rgb_sha}".encode()).hexdigest()
 
 
 def _batches(tasks: list[VideoTask], size: int) -> list[list[VideoTask]]:
@@ -261,6 +292,8 @@ def build_cache(
     """
     start = time.perf_counter()
     refs = discover_videos(config.kind, config.source)
+    if config.rgb_root is not None and not Path(config.rgb_root).is_dir():
+        raise SourceError(config.rgb_root, "RGB root folder does not exist")
     with cache_write_lock(config.cache, on_wait=on_wait):
         return _build_locked(config, refs, start, on_outcomes, on_plan)
 

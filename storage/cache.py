@@ -10,6 +10,8 @@ Contract (see docs/cache.md; a change bumps SCHEMA):
           heatmaps  (T, K+L, S, S) uint8, value = stored / 255 (attrs scale_factor), joints then limbs
           keypoints (T, K, 3) float32, x, y in heatmap pixel coordinates, confidence
           phases    (T,) int16, -1 where unknown (only when the source has labels)
+          rgb       (T, 3, H, W) uint8 RGB crops (only when preprocessed with an RGB root); video attrs
+                    rgb_source, rgb_crop, rgb_frames, rgb_frame_policy; dataset attrs rgb_size
 
 Heatmaps are stored as uint8 (rounded value * 255: at most 0.5/255 from the float32 render),
 Blosc zstd level 5, no shuffle, chunks of 64 frames: measured on real Penn Action videos
@@ -45,7 +47,7 @@ class CachedVideo:
     """One complete video read back from the cache.
 
     heatmaps: (T, K+L, S, S) float32 in [0, 1]; keypoints: (T, K, 3) float32 grid coordinates;
-    phases: (T,) int16 or None.
+    phases: (T,) int16 or None; rgb: (T, 3, H, W) uint8 RGB crops or None (cached without RGB).
     """
 
     video_id: str
@@ -53,6 +55,7 @@ class CachedVideo:
     keypoints: np.ndarray
     phases: np.ndarray | None
     attrs: dict[str, Any]
+    rgb: np.ndarray | None = None
 
 
 @dataclass
@@ -145,15 +148,19 @@ def write_video(
     keypoints: np.ndarray,
     phases: np.ndarray | None,
     attrs: dict[str, Any],
+    rgb: np.ndarray | None = None,
 ) -> int:
-    """Replace one video group; returns the bytes written (compressed heatmaps + keypoints + phases).
+    """Replace one video group; returns the bytes written (compressed heatmaps + keypoints + phases + rgb).
 
-    heatmaps: (T, C, S, S) float32 in [0, 1]; keypoints: (T, K, 3) float32; phases: (T,) or None.
+    heatmaps: (T, C, S, S) float32 in [0, 1]; keypoints: (T, K, 3) float32; phases: (T,) or None;
+    rgb: (T, 3, H, W) uint8 RGB crops or None (its attrs rgb_source, rgb_crop, ... come in `attrs`).
     Only one writer may handle a given video at a time (the caller's batching guarantees it).
     """
+    num_frames = heatmaps.shape[0]
+    if rgb is not None and (rgb.dtype != np.uint8 or rgb.ndim != 4 or rgb.shape[:2] != (num_frames, 3)):
+        raise ValueError(f"rgb must be ({num_frames}, 3, H, W) uint8, got {rgb.shape} {rgb.dtype}")
     dataset_group = zarr.open_group(Path(cache) / dataset, mode="r+")
     group = dataset_group.create_group(video_id, overwrite=True, attributes={**attrs, "complete": False})
-    num_frames = heatmaps.shape[0]
     chunk = min(CHUNK_FRAMES, num_frames)
     hm = group.create_array(
         "heatmaps", shape=heatmaps.shape, dtype="uint8", chunks=(chunk, *heatmaps.shape[1:]),
@@ -177,6 +184,15 @@ def write_video(
         )
         ph[...] = phases.astype(np.int16)
         arrays.append(ph)
+    if rgb is not None:
+        im = group.create_array(
+            "rgb", shape=rgb.shape, dtype="uint8", chunks=(chunk, *rgb.shape[1:]),
+            compressors=_COMPRESSORS, dimension_names=("time", "channel", "row", "col"),
+            attributes={"channels": ["red", "green", "blue"],
+                        "description": "RGB frame cropped to the square around the pose crop box (rgb_crop), resized"},
+        )
+        im[...] = rgb
+        arrays.append(im)
     group.attrs["complete"] = True
     return sum(int(a.nbytes_stored()) for a in arrays)
 
@@ -198,7 +214,8 @@ def read_video(cache: str | Path, dataset: str, video_id: str) -> CachedVideo:
         raise CacheError(f"{cache}/{dataset}/{video_id}: incomplete (an interrupted run); run preprocessing again")
     heatmaps = group["heatmaps"][...].astype(np.float32) / HEATMAP_SCALE
     phases = group["phases"][...] if "phases" in group else None
-    return CachedVideo(video_id, heatmaps, group["keypoints"][...], phases, dict(group.attrs))
+    rgb = group["rgb"][...] if "rgb" in group else None
+    return CachedVideo(video_id, heatmaps, group["keypoints"][...], phases, dict(group.attrs), rgb=rgb)
 
 
 def open_video_group(cache: str | Path, dataset: str, video_id: str) -> zarr.Group:

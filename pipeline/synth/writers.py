@@ -17,6 +17,10 @@ Formats (what lands in out_dir):
   of the frames, listed before the subject in half of the videos.
 - "synthetic" (native): <video_id>.npz with keypoints2d (T, K, 3) float32, layout, frame_size (2,)
   int64 (width, height), action, split, phases (T,) int16, phase_names (P,) str.
+With rgb=True, each video's skeleton is also rendered as an RGB video (pipeline/synth/render_rgb.py):
+"penn": frames/NNNN.mp4 beside labels/ (NNNN = the .mat stem, so `--rgb out/frames` finds it);
+"synthetic" and "openpose": rgb/<video_id>.mp4. Not for "projected" (its poses are re-projected to
+another frame, so no video matches them). The manifest then names each entry's "rgb" file.
 Every format also writes manifest.json: the generator parameters and, per video, video_id, action,
 split, n_frames and path (relative to out_dir). Strings in .npz files are 0-d str arrays.
 """
@@ -56,10 +60,16 @@ def write_dataset(
     seed: int = 0,
     layout: str | None = None,
     frame_size: tuple[int, int] = DEFAULT_FRAME_SIZE,
+    rgb: bool = False,
 ) -> list[Path]:
-    """Generate and write a dataset; returns each video's path (.mat / .npz file, OpenPose directory)."""
+    """Generate and write a dataset; returns each video's path (.mat / .npz file, OpenPose directory).
+
+    rgb: also render every video's skeleton as an RGB .mp4 (see the module docstring for where).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown synthetic dataset format {fmt!r}; known: {', '.join(FORMATS)}")
+    if rgb and fmt == "projected":
+        raise ValueError("rgb videos are not written for the projected format (its 2D poses are re-projected)")
     layout = layout or _DEFAULT_LAYOUT[fmt]
     if layout not in _LAYOUTS[fmt]:
         raise ValueError(f"format {fmt} cannot hold layout {layout}; use one of {', '.join(_LAYOUTS[fmt])}")
@@ -77,13 +87,22 @@ def write_dataset(
         else:
             path = write_native(video, out_dir / f"{video.video_id}.npz")
         paths.append(path)
-        entries.append({
+        entry = {
             "video_id": video.video_id, "action": video.action, "split": video.split,
             "n_frames": int(video.phases.shape[0]), "path": path.relative_to(out_dir).as_posix(),
-        })
+        }
+        if rgb:
+            from pipeline.synth.render_rgb import write_rgb_video
+
+            if fmt == "penn":
+                rgb_path = write_rgb_video(video, out_dir / "frames", seed=seed, name=path.stem)
+            else:
+                rgb_path = write_rgb_video(video, out_dir / "rgb", seed=seed)
+            entry["rgb"] = rgb_path.relative_to(out_dir).as_posix()
+        entries.append(entry)
     manifest = {
         "generator": "pipeline.synth", "format": fmt, "seed": seed, "videos_per_action": videos_per_action,
-        "test_fraction": TEST_FRACTION, "layout": layout, "frame_size": list(frame_size),
+        "test_fraction": TEST_FRACTION, "layout": layout, "frame_size": list(frame_size), "rgb": rgb,
         "actions": {name: list(ACTIONS[name].phase_names) for name in actions or list(ACTIONS)},
         "videos": entries,
     }
