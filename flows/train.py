@@ -36,6 +36,7 @@ class EvaluateSummary(BaseModel):
     embeddings: str
     report: str
     metrics: dict
+    pngs: list[str] = []
 
 
 def gpu_slots() -> int:
@@ -89,21 +90,33 @@ def embed_task(run: str, cache: str, out: str) -> str:
 
 
 @task(name="evaluate", task_run_name="evaluate-{embeddings}")
-def evaluate_task(embeddings: str, out: str) -> dict:
+def evaluate_task(embeddings: str, out: str, standardize: bool = False) -> dict:
     from models.evaluate import evaluate_embeddings
 
-    return evaluate_embeddings(embeddings, out)
+    return evaluate_embeddings(embeddings, out, standardize=standardize)
+
+
+@task(name="report-pngs", task_run_name="report-pngs-{embeddings}")
+def report_pngs_task(embeddings: str, cache: str, out: str) -> list[str]:
+    from models.plots import write_report_pngs
+
+    return [str(path) for path in write_report_pngs(embeddings, cache, out)]
 
 
 @flow(name="evaluate", flow_run_name="evaluate-{run}")
-def evaluate_flow(run: str, cache: str, out: str | None = None) -> EvaluateSummary:
-    """Embed every video of the run's dataset/action with the frozen model, then the field's metrics."""
+def evaluate_flow(run: str, cache: str, out: str | None = None, standardize: bool = False) -> EvaluateSummary:
+    """Embed every video of the run's dataset/action with the frozen model, then the field's metrics
+    (metrics.json, metrics.md) and the report PNGs (alignment, PCA, retrieval grid) in OUT."""
     report = Path(out) if out else Path(run) / "report"
     embeddings = embed_task(run, cache, str(Path(run) / "embeddings.zarr"))
-    metrics = evaluate_task(embeddings, str(report))
-    create_markdown_artifact(key=f"evaluation-{_key(Path(run).name, None)}", markdown=(report / "metrics.md").read_text(),
-                             description=f"Evaluation of {run}")
-    return EvaluateSummary(embeddings=embeddings, report=str(report), metrics=metrics)
+    metrics = evaluate_task(embeddings, str(report), standardize)
+    pngs = report_pngs_task(embeddings, cache, str(report))
+    create_markdown_artifact(
+        key=f"evaluation-{_key(Path(run).name, None)}",
+        markdown=(report / "metrics.md").read_text() + "\n\nPictures:\n" + "".join(f"- {p}\n" for p in pngs),
+        description=f"Evaluation of {run}",
+    )
+    return EvaluateSummary(embeddings=embeddings, report=str(report), metrics=metrics, pngs=pngs)
 
 
 def _key(*parts: str | None) -> str:

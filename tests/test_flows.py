@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +88,7 @@ def test_train_and_evaluate_flows_publish_curve_and_table(prefect_harness, tmp_p
     evaluation = evaluate_flow(run=str(tmp_path / "run"), cache=str(cache))
     assert set(evaluation.metrics) == {"squat", "mean"}
     assert (tmp_path / "run" / "report" / "metrics.md").exists()
+    assert evaluation.pngs and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in evaluation.pngs)
 
     ensure_gpu_limit()
 
