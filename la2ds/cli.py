@@ -3,10 +3,13 @@
     la2ds synth --out DIR [--format penn|projected|openpose|synthetic]
     la2ds preprocess {penn,openpose,projected,h2o,synthetic} --source DIR --cache PATH [...]
     la2ds inspect CACHE [DATASET[/VIDEO]] [--png FILE]
-    la2ds train --cache PATH --dataset NAME [--action A] --out RUN_DIR [--epochs N] [--model la2ds|coords] [...]
+    la2ds train --cache PATH --dataset NAME [--action A] --out RUN_DIR [--epochs N] [--model la2ds|coords] [--modality pose|rgb|rgb+pose] [...]
     la2ds embed --run RUN_DIR --cache PATH --out EMB.zarr [--where encoder|projection]
-    la2ds evaluate --embeddings EMB.zarr --out REPORT_DIR
+    la2ds evaluate --embeddings EMB.zarr --out REPORT_DIR [--no-png]
+    la2ds compare --cache PATH --dataset NAME [--action A] --out DIR [--epochs N] [...]
+    la2ds modalities --cache PATH --dataset NAME [--action A] --out DIR [--epochs N] [--model-config JSON]
     la2ds label penn --cache PATH [--labels LABEL_DIR]
+    la2ds robustness --cache PATH --dataset NAME [--action A] --out DIR [--epochs N] [--sigma S] [...]
     la2ds serve
 
 Exit codes: 0 success; 1 some videos failed (the summary lists them); 2 bad arguments or input.
@@ -38,6 +41,7 @@ def _preprocess(args: argparse.Namespace) -> int:
         heatmaps=HeatmapSettings(size=args.size, sigma=args.sigma, margin=args.margin),
         source_options=SourceOptions(**options), workers=args.workers,
         scheduler_address=args.scheduler, force=args.force, videos_per_task=args.videos_per_task,
+        rgb_root=args.rgb, rgb_size=args.rgb_size,
     )
     bar = None
 
@@ -69,7 +73,7 @@ def _synth(args: argparse.Namespace) -> int:
     from pipeline.synth.writers import write_dataset
 
     written = write_dataset(args.out, args.format, actions=args.actions, videos_per_action=args.videos_per_action,
-                            seed=args.seed)
+                            seed=args.seed, rgb=args.rgb)
     print(f"wrote {len(written)} synthetic videos ({args.format} format) to {args.out}")
     return 0
 
@@ -102,6 +106,8 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError("--model-config must be a JSON object of ModelConfig fields")
     if args.model:
         model_overrides["model"] = args.model
+    if args.modality:
+        model_overrides["modality"] = args.modality
     overrides = {
         key: value for key, value in {
             "cache": args.cache, "action": args.action, "epochs": args.epochs, "batch_size": args.batch_size,
@@ -115,6 +121,9 @@ def _train(args: argparse.Namespace) -> int:
         overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
     if args.all_splits:
         overrides["split"] = None
+    init_from = {kind: run for kind, run in (("pose", args.init_pose), ("rgb", args.init_rgb)) if run is not None}
+    if init_from:
+        overrides["init_from"] = init_from
 
     if args.resume:
         saved_file = run_dir / CONFIG_NAME
@@ -167,9 +176,54 @@ def _embed(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from models.evaluate import evaluate_embeddings, report_text
 
-    evaluate_embeddings(args.embeddings, args.out, stride=args.stride, seed=args.seed)
+    evaluate_embeddings(args.embeddings, args.out, stride=args.stride, seed=args.seed, standardize=args.standardize)
     print(report_text(args.out))
     print(f"written: {args.out}/metrics.json, {args.out}/metrics.md")
+    if args.png:
+        from models.plots import write_report_pngs
+        from storage.embeddings import read_store_attrs
+
+        for path in write_report_pngs(args.embeddings, read_store_attrs(args.embeddings)["cache"], args.out):
+            print(f"png: {path}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from models.compare import compare, compare_markdown, parse_model_config
+
+    if not Path(args.cache).exists():
+        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
+        return 2
+    overrides = {key: value for key, value in {
+        "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": args.device,
+    }.items() if value is not None}
+    if args.max_frames is not None:
+        overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
+    report = compare(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
+                     model_config=parse_model_config(args.model_config), where=args.where, stride=args.stride,
+                     standardize=args.standardize, png=args.png, progress=not args.quiet, **overrides)
+    print(compare_markdown(report))
+    print(f"written: {args.out}/compare.json, {args.out}/compare.md (per method: {args.out}/<method>/metrics.md)")
+    return 0
+
+
+def _modalities(args: argparse.Namespace) -> int:
+    from models.compare import parse_model_config
+    from models.fusion_table import modality_markdown, modality_table
+
+    if not Path(args.cache).exists():
+        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
+        return 2
+    overrides = {key: value for key, value in {
+        "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": args.device,
+    }.items() if value is not None}
+    if args.max_frames is not None:
+        overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
+    report = modality_table(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
+                            model_overrides=parse_model_config(args.model_config), fusion_epochs=args.fusion_epochs,
+                            progress=not args.quiet, **overrides)
+    print(modality_markdown(report))
+    print(f"written: {args.out}/modalities.json, {args.out}/modalities.md")
     return 0
 
 
@@ -179,6 +233,30 @@ def _label(args: argparse.Namespace) -> int:
     summary = label_dataset(args.cache, args.dataset, label_dir=args.labels, overwrite=args.overwrite)
     print(summary.text())
     return 0 if summary.ok else 1
+
+
+def _robustness(args: argparse.Namespace) -> int:
+    import json
+
+    from models.robustness import report_markdown, robustness_report
+
+    model_config: dict = {}
+    if args.model_config:
+        text, path = args.model_config, Path(args.model_config)
+        model_config = json.loads(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
+        if not isinstance(model_config, dict):
+            raise ValueError("--model-config must be a JSON object of ModelConfig fields")
+    if not Path(args.cache).exists():
+        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
+        return 2
+    report = robustness_report(
+        args.cache, args.dataset, args.action, args.out, epochs=args.epochs, model_config=model_config,
+        batch_size=args.batch_size, lr=args.lr, max_frames=None if args.max_frames <= 0 else args.max_frames,
+        sigma=args.sigma, seed=args.seed, standardize=args.standardize, device=args.device, progress=not args.quiet,
+    )
+    print(report_markdown(report))
+    print(f"written: {args.out}/robustness.json, {args.out}/robustness.md")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -210,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--drop-axis", type=int, choices=[0, 1, 2], help="projected: 3D axis dropped (default 2)")
     pre.add_argument("--yaw", type=float, help="projected: degrees of rotation about the vertical axis")
     pre.add_argument("--intrinsics", help="h2o: camera intrinsics file (perspective projection)")
+    pre.add_argument("--rgb", type=Path, help="also cache RGB crops from DIR/<video_id>.mp4|.avi or DIR/<video_id>/ frames")
+    pre.add_argument("--rgb-size", type=int, default=64, help="side of the cached RGB crops (default 64)")
     pre.add_argument("--quiet", action="store_true", help="no progress bar")
     pre.set_defaults(func=_preprocess)
 
@@ -219,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--actions", nargs="*", help="subset of actions (default: all)")
     synth.add_argument("--videos-per-action", type=int, default=8)
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--rgb", action="store_true", help="also render RGB videos of the skeletons (penn: OUT/frames/)")
     synth.set_defaults(func=_synth)
 
     ins = sub.add_parser("inspect", help="describe a cache; --png renders a video's heatmaps")
@@ -254,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--max-frames", type=int, help="subsample longer videos to this many frames (default 128; 0 = none)")
     tr.add_argument("--workers", type=int, help="data loader worker processes (default 0)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--modality", choices=["pose", "rgb", "rgb+pose"],
+                    help="pose heatmaps (default), cached RGB frames, or both (late fusion)")
+    tr.add_argument("--init-pose", type=Path, metavar="RUN", help="start the pose encoder from this run (stage 2)")
+    tr.add_argument("--init-rgb", type=Path, metavar="RUN", help="start the RGB encoder from this run (stage 2)")
     tr.set_defaults(func=_train)
 
     emb = sub.add_parser("embed", help="frozen per-frame embeddings of every video of a run's dataset/action")
@@ -271,7 +356,48 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", required=True, type=Path, help="report folder: metrics.json, metrics.md")
     ev.add_argument("--stride", type=int, default=1, help="Kendall's tau frame stride (default 1)")
     ev.add_argument("--seed", type=int, default=0, help="choice of the labelled training videos")
+    ev.add_argument("--standardize", action="store_true",
+                    help="scale embedding dimensions before the SVM (not the reference protocol; see docs)")
+    ev.add_argument("--png", action=argparse.BooleanOptionalAction, default=True,
+                    help="also write alignment / projection / retrieval PNGs of the first action (default on)")
     ev.set_defaults(func=_evaluate)
+
+    cmp_ = sub.add_parser("compare", help="untrained encoder vs coordinate baseline vs LA2DS on one cache, one table")
+    cmp_.add_argument("--cache", required=True, type=Path, help="Zarr cache path")
+    cmp_.add_argument("--dataset", required=True, help="dataset group of the cache, e.g. penn_action")
+    cmp_.add_argument("--action", help="one action (default: every video of the dataset; the table shows the mean)")
+    cmp_.add_argument("--out", required=True, type=Path, help="folder: <method>/run, embeddings, metrics; compare.json/.md")
+    cmp_.add_argument("--epochs", type=int, default=100, help="epochs of the trained methods (default 100)")
+    cmp_.add_argument("--batch-size", type=int, help="pairs per batch (paper default per dataset)")
+    cmp_.add_argument("--lr", type=float, help="Adam learning rate (paper default per dataset)")
+    cmp_.add_argument("--max-frames", type=int, help="subsample longer videos to this many frames (default 128; 0 = none)")
+    cmp_.add_argument("--model-config", help="JSON object (or file) of ModelConfig fields for both networks")
+    cmp_.add_argument("--where", choices=["encoder", "projection"], default="encoder", help="embedding taken (default encoder)")
+    cmp_.add_argument("--stride", type=int, default=1, help="Kendall's tau frame stride (default 1)")
+    cmp_.add_argument("--seed", type=int, help="training seed (default 0)")
+    cmp_.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: CUDA when present")
+    cmp_.add_argument("--standardize", action="store_true",
+                      help="scale embedding dimensions before the SVM (not the reference protocol; see README)")
+    cmp_.add_argument("--png", action=argparse.BooleanOptionalAction, default=False,
+                      help="also write each method's report PNGs into OUT/<method>/ (default off)")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress output")
+    cmp_.set_defaults(func=_compare)
+
+    mod = sub.add_parser("modalities", help="Pose vs RGB vs RGB+Pose (two-stage fusion) on one cache, one table")
+    mod.add_argument("--cache", required=True, type=Path, help="Zarr cache path (with RGB frames)")
+    mod.add_argument("--dataset", required=True, help="dataset group of the cache, e.g. penn_action")
+    mod.add_argument("--action", help="one action (default: every video of the dataset)")
+    mod.add_argument("--out", required=True, type=Path, help="folder: <modality>/run, embeddings, metrics; modalities.json/.md")
+    mod.add_argument("--epochs", type=int, default=100, help="epochs of the pose and RGB runs (default 100)")
+    mod.add_argument("--fusion-epochs", type=int, help="epochs of the fused run (default: --epochs)")
+    mod.add_argument("--model-config", help="JSON object (or file) of ModelConfig fields for every network")
+    mod.add_argument("--batch-size", type=int, help="pairs per batch (paper default per dataset)")
+    mod.add_argument("--lr", type=float, help="Adam learning rate (paper default per dataset)")
+    mod.add_argument("--max-frames", type=int, help="subsample longer videos to this many frames (default 128; 0 = none)")
+    mod.add_argument("--seed", type=int, help="training seed (default 0)")
+    mod.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: CUDA when present")
+    mod.add_argument("--quiet", action="store_true", help="no progress output")
+    mod.set_defaults(func=_modalities)
 
     lab = sub.add_parser("label", help="per-frame phase labels into the cache: derived key events or published labels")
     lab.add_argument("source", choices=["penn"], help="the dataset family (Penn Action key events)")
@@ -281,6 +407,24 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: derive key events from the joint trajectories; named 'derived', not ground truth)")
     lab.add_argument("--overwrite", action="store_true", help="replace labels the videos already have")
     lab.set_defaults(func=_label)
+
+    rob = sub.add_parser("robustness", help="missing / noisy keypoint robustness of LA2DS and the coordinate baseline")
+    rob.add_argument("--cache", required=True, type=Path, help="Zarr cache path")
+    rob.add_argument("--dataset", required=True, help="dataset group of the cache, e.g. penn_action")
+    rob.add_argument("--action", help="one action (default: every video of the dataset)")
+    rob.add_argument("--out", required=True, type=Path, help="folder: runs, noisy cache copy, robustness.json/.md")
+    rob.add_argument("--epochs", type=int, default=100, help="training epochs of every run (default 100)")
+    rob.add_argument("--model-config", help="JSON object (or file) of ModelConfig fields for both models")
+    rob.add_argument("--batch-size", type=int, help="pairs per batch (paper default per dataset)")
+    rob.add_argument("--lr", type=float, help="Adam learning rate (paper default per dataset)")
+    rob.add_argument("--max-frames", type=int, default=128, help="training subsample length (default 128; 0 = none)")
+    rob.add_argument("--sigma", type=float, default=1.0, help="keypoint noise sigma, heatmap pixels (default 1.0)")
+    rob.add_argument("--seed", type=int, default=0, help="seed of the dropped chains and of the noise")
+    rob.add_argument("--standardize", action="store_true",
+                     help="scale embedding dimensions before the SVM (not the reference protocol)")
+    rob.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    rob.add_argument("--quiet", action="store_true", help="no progress output")
+    rob.set_defaults(func=_robustness)
 
     srv = sub.add_parser("serve", help="serve every Prefect deployment from this process")
     srv.add_argument("--flows", nargs="+", default=["preprocess", "train", "evaluate", "retrain"],

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ModelKind = Literal["la2ds", "coords"]
 ChannelChoice = Literal["joints+limbs", "joints", "limbs"]
+Modality = Literal["pose", "rgb", "rgb+pose"]
 
 
 class ModelConfig(BaseModel):
@@ -40,6 +41,14 @@ class ModelConfig(BaseModel):
       learned_position: False -> fixed sinusoidal position encodings (2D sin-cos over the patch
           grid for the spatial tokens, 1D sin-cos over the frame index for the temporal ones and in
           the cross-attention block) instead of learned embeddings.
+    Modality (issue 6, RGB + pose fusion):
+      modality: "pose" (default: the pose encoder `model` alone, every behaviour as before),
+          "rgb" (`models.network.RGBEncoder` on the cached RGB crops alone) or "rgb+pose" (late
+          fusion: both encoders' per-frame features concatenated, a Linear(2 * dim, dim), then the
+          same cross-attention, projection head and loss).
+      rgb_size: side S of the cached RGB frames `(T, 3, S, S)` (the cache's `rgb_size`, 64);
+          taken from the cache when training starts.
+      rgb_patch: side of the RGB patches (16: 4 x 4 = 16 tokens per 64 x 64 frame).
     Loss:
       temperature: lambda of paper eq. 3.
       normalize_index_error: False (default, the paper's eq. 4) -> loss is the plain mean squared
@@ -78,6 +87,10 @@ class ModelConfig(BaseModel):
     projection_head: bool = True
     learned_position: bool = True
 
+    modality: Modality = "pose"
+    rgb_size: int = Field(64, ge=1)
+    rgb_patch: int = Field(16, ge=1)
+
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":
         if self.dim % self.heads != 0:
@@ -90,6 +103,8 @@ class ModelConfig(BaseModel):
             raise ValueError(
                 f"sinusoidal position encodings (learned_position=False) need dim % 4 == 0, got {self.dim}"
             )
+        if self.rgb_size % self.rgb_patch != 0:
+            raise ValueError(f"rgb_size ({self.rgb_size}) must be a multiple of rgb_patch ({self.rgb_patch})")
         if self.model == "la2ds" and self.channels != "joints" and self.num_limbs == 0:
             raise ValueError(f"channels={self.channels!r} needs limb channels, but num_limbs is 0")
         return self
@@ -128,6 +143,21 @@ class ModelConfig(BaseModel):
     def num_patches(self) -> int:
         """Spatial tokens per frame (3 x 3 = 9)."""
         return self.grid**2
+
+    @property
+    def uses_pose(self) -> bool:
+        """Whether the model reads the pose input (heatmaps, or keypoints for "coords")."""
+        return self.modality in ("pose", "rgb+pose")
+
+    @property
+    def uses_rgb(self) -> bool:
+        """Whether the model reads RGB frames."""
+        return self.modality in ("rgb", "rgb+pose")
+
+    @property
+    def rgb_grid(self) -> int:
+        """RGB patches per side (64 / 16 = 4)."""
+        return self.rgb_size // self.rgb_patch
 
     @property
     def out_dim(self) -> int:

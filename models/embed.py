@@ -14,6 +14,9 @@ to `max_frames`, so its temporal positions always span the whole video. Embeddin
 video of T > W frames (W = the training max_frames, else the model's) is cut into k = ceil(T / W)
 interleaved subsequences (frames r, r + k, r + 2k, ...), each covering the whole video with at most
 W frames; each is embedded and its frames' embeddings go back in place. No frame is dropped.
+Modalities: a run of modality "rgb" or "rgb+pose" reads the cached RGB frames too (x = the RGB
+frames, or {"pose": ..., "rgb": ...}); "encoder" is then the RGB encoder's output, or the fused
+features (after the fusion Linear) for "rgb+pose". The store's attrs say the modality.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def embed(
     model, state = load_model(run_dir, dev)
     config = TrainConfig.model_validate(state["config"])
     mcfg = model.config
-    videos = CachedVideos(cache, config.dataset, action=config.action, split=None, max_frames=None)
+    videos = CachedVideos(cache, config.dataset, action=config.action, split=None, max_frames=None,
+                          rgb=mcfg.uses_rgb)
     if len(videos) == 0:
         raise ValueError(f"{cache}/{config.dataset}: no video of action {config.action!r}")
     if videos.layout.num_joints != mcfg.num_joints or videos.num_channels != mcfg.num_channels:
@@ -74,7 +78,7 @@ def embed(
         "checkpoint_epoch": int(state["epoch"]), "model": mcfg.model, "where": where,
         "dim": mcfg.dim if where == "encoder" or not mcfg.projection_head else mcfg.projection_dim,
         "cache": str(Path(cache).resolve()), "dataset": config.dataset, "action": config.action,
-        "layout": videos.layout.name,
+        "layout": videos.layout.name, "modality": mcfg.modality,
     })
     frames = 0
     dim = 0
@@ -82,8 +86,14 @@ def embed(
     with torch.inference_mode():
         for i in tqdm(range(len(videos)), desc="embed", unit="video", disable=not progress, file=sys.stderr):
             item = videos[i]
-            x = item["heatmaps"] if mcfg.model == "la2ds" else item["keypoints"]
-            z = embed_interleaved(model, x.to(dev), window, where).cpu().numpy()
+            pose = item["heatmaps"] if mcfg.model == "la2ds" else item["keypoints"]
+            if mcfg.modality == "pose":
+                x = pose.to(dev)
+            elif mcfg.modality == "rgb":
+                x = item["rgb"].to(dev)
+            else:
+                x = {"pose": pose.to(dev), "rgb": item["rgb"].to(dev)}
+            z = embed_interleaved(model, x, window, where).cpu().numpy()
             write_embeddings(out, item["video_id"], z, item["phases"].numpy(),
                              {"action": item["action"], "split": item["split"]})
             frames += z.shape[0]
@@ -92,14 +102,20 @@ def embed(
     return EmbedResult(out=Path(out), videos=len(videos), frames=frames, dim=dim, epoch=int(state["epoch"]))
 
 
-def embed_interleaved(model, x: torch.Tensor, window: int, where: str) -> torch.Tensor:
-    """x: (T, ...) one video's input -> (T, D) float32 embeddings, in k = ceil(T / window) interleaved
-    passes of at most `window` frames each (one pass when T <= window)."""
-    passes = -(-x.shape[0] // window)
+def embed_interleaved(model, x: torch.Tensor | dict[str, torch.Tensor], window: int, where: str) -> torch.Tensor:
+    """x: (T, ...) one video's input (or a dict of them, e.g. {"pose": ..., "rgb": ...}) -> (T, D)
+    float32 embeddings, in k = ceil(T / window) interleaved passes of at most `window` frames each
+    (one pass when T <= window)."""
+    length = next(iter(x.values())).shape[0] if isinstance(x, dict) else x.shape[0]
+    passes = -(-length // window)
     out = None
     for offset in range(passes):
-        z = model.embed(x[offset::passes][None], None, where=where)[0].float()
+        if isinstance(x, dict):
+            part = {key: value[offset::passes][None] for key, value in x.items()}
+        else:
+            part = x[offset::passes][None]
+        z = model.embed(part, None, where=where)[0].float()
         if out is None:
-            out = z.new_empty((x.shape[0], z.shape[1]))
+            out = z.new_empty((length, z.shape[1]))
         out[offset::passes] = z
     return out

@@ -17,6 +17,10 @@ Architecture (`AlignmentNet`), shared (siamese) between the two sequences of a p
   frames (`src_key_padding_mask`).
 - `CoordinateEncoder` (model "coords"): per-frame flattened (x, y, c) joints through an MLP, a
   temporal position embedding and the temporal transformer (no spatial stage).
+- `RGBEncoder` (`ModelConfig.modality` "rgb" / "rgb+pose"): the same factorised design on RGB
+  frames `(B, T, 3, 64, 64)` (uint8 or [0, 1] floats, standardised inside) cut into 16x16 patches
+  (4x4 = 16 tokens). For "rgb+pose" (late fusion) the pose and RGB encoders' per-frame features are
+  concatenated `(B, T, 2 * dim)` and a Linear brings them back to `dim` before cross-attention.
 - `CrossAttention`: an MLP and a temporal position encoding on each sequence's frame tokens, then
   layers in which each sequence attends to the other (the same weights both ways).
 - `ProjectionHead`: an MLP with one hidden layer.
@@ -28,7 +32,8 @@ cross attention mask padded keys, and the outputs at padded positions are set to
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Literal, Union
 
 import torch
 from torch import Tensor, nn
@@ -39,7 +44,10 @@ __all__ = [
     "AlignmentNet",
     "CoordinateEncoder",
     "CrossAttention",
+    "FactorisedEncoder",
+    "ModelInput",
     "ProjectionHead",
+    "RGBEncoder",
     "VideoEncoder",
     "build_model",
     "sinusoidal_encoding_1d",
@@ -182,7 +190,59 @@ def _zero_padded(x: Tensor, mask: Tensor) -> Tensor:
 # encoders
 
 
-class VideoEncoder(nn.Module):
+class FactorisedEncoder(nn.Module):
+    """The ViViT factorised encoder shared by `VideoEncoder` (skeleton heatmaps) and `RGBEncoder`
+    (RGB frames): each frame is cut into `patch` x `patch` patches, linearly embedded, plus a
+    spatial position embedding, through the spatial stage, averaged (global average pooling) to one
+    token per frame; plus a temporal position embedding, through the temporal stage whose attention
+    ignores padded frames. Subclasses turn their input into `(B, T, in_channels, size, size)` float
+    frames (`prepare`) and call `encode_video`.
+    """
+
+    def __init__(self, config: ModelConfig, in_channels: int, size: int, patch: int) -> None:
+        super().__init__()
+        self.config = cfg = config
+        self.in_channels, self.size, self.patch = in_channels, size, patch
+        self.grid = size // patch
+        self.patch_embed = nn.Linear(in_channels * patch**2, cfg.dim)
+        spatial_fixed = None if cfg.learned_position else sinusoidal_encoding_2d(self.grid, cfg.dim)
+        self.spatial_pos = PositionEncoding(self.grid**2, cfg.dim, cfg.learned_position, spatial_fixed)
+        self.spatial = TokenMixer(cfg, cfg.spatial_layers, attention=cfg.spatial_transformer)
+        self.temporal_pos = PositionEncoding(cfg.max_frames, cfg.dim, cfg.learned_position)
+        self.temporal = TokenMixer(cfg, cfg.temporal_layers, attention=cfg.temporal_transformer)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def patchify(self, frames: Tensor) -> Tensor:
+        """(N, C, H, H) -> (N, grid*grid, C*patch*patch) tokens, row-major over the patch grid."""
+        n, c, h, w = frames.shape
+        if h != self.size or w != self.size:
+            raise ValueError(f"{self._what} must be {self.size}x{self.size}, got {h}x{w}")
+        g, p = self.grid, self.patch
+        x = frames.reshape(n, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5)
+        return x.reshape(n, g * g, c * p * p)
+
+    _what = "frames"
+
+    def encode_frames(self, frames: Tensor) -> Tensor:
+        """Spatial stage: (N, C_in, H, H) frames -> (N, dim) frame tokens."""
+        tokens = self.patch_embed(self.patchify(frames))
+        tokens = self.dropout(self.spatial_pos(tokens))
+        tokens = self.spatial(tokens)
+        return tokens.mean(dim=1)  # global average pooling over the patch tokens
+
+    def encode_video(self, x: Tensor, mask: Tensor) -> Tensor:
+        """(B, T, C_in, H, H) float frames, (B, T) bool mask -> (B, T, dim)."""
+        b, t = x.shape[:2]
+        # the spatial stage runs on real frames only (padding costs nothing and cannot leak in)
+        frame_tokens = self.encode_frames(x[mask])
+        h = frame_tokens.new_zeros(b, t, self.config.dim)
+        h[mask] = frame_tokens
+        h = self.dropout(self.temporal_pos(h))
+        h = self.temporal(h, _key_padding(mask))
+        return _zero_padded(h, mask)
+
+
+class VideoEncoder(FactorisedEncoder):
     """ViViT factorised encoder on skeleton heatmaps.
 
     forward(heatmaps (B, T, C, H, H), mask (B, T) bool True = real | None) -> (B, T, dim);
@@ -191,16 +251,10 @@ class VideoEncoder(nn.Module):
     temporal attention, and zero in the output.
     """
 
+    _what = "heatmaps"
+
     def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-        self.config = cfg = config
-        self.patch_embed = nn.Linear(cfg.in_channels * cfg.patch_size**2, cfg.dim)
-        spatial_fixed = None if cfg.learned_position else sinusoidal_encoding_2d(cfg.grid, cfg.dim)
-        self.spatial_pos = PositionEncoding(cfg.num_patches, cfg.dim, cfg.learned_position, spatial_fixed)
-        self.spatial = TokenMixer(cfg, cfg.spatial_layers, attention=cfg.spatial_transformer)
-        self.temporal_pos = PositionEncoding(cfg.max_frames, cfg.dim, cfg.learned_position)
-        self.temporal = TokenMixer(cfg, cfg.temporal_layers, attention=cfg.temporal_transformer)
-        self.dropout = nn.Dropout(cfg.dropout)
+        super().__init__(config, config.in_channels, config.heatmap_size, config.patch_size)
 
     def select_channels(self, heatmaps: Tensor) -> Tensor:
         cfg = self.config
@@ -214,36 +268,46 @@ class VideoEncoder(nn.Module):
             f"(or {cfg.in_channels} already selected for channels={cfg.channels!r})"
         )
 
-    def patchify(self, frames: Tensor) -> Tensor:
-        """(N, C, H, H) -> (N, grid*grid, C*patch*patch) tokens, row-major over the patch grid."""
-        cfg = self.config
-        n, c, h, w = frames.shape
-        if h != cfg.heatmap_size or w != cfg.heatmap_size:
-            raise ValueError(f"heatmaps must be {cfg.heatmap_size}x{cfg.heatmap_size}, got {h}x{w}")
-        g, p = cfg.grid, cfg.patch_size
-        x = frames.reshape(n, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5)
-        return x.reshape(n, g * g, c * p * p)
-
-    def encode_frames(self, frames: Tensor) -> Tensor:
-        """Spatial stage: (N, C_in, H, H) frames -> (N, dim) frame tokens."""
-        tokens = self.patch_embed(self.patchify(frames))
-        tokens = self.dropout(self.spatial_pos(tokens))
-        tokens = self.spatial(tokens)
-        return tokens.mean(dim=1)  # global average pooling over the 9 patch tokens
-
     def forward(self, heatmaps: Tensor, mask: Tensor | None = None) -> Tensor:
         if heatmaps.ndim != 5:
             raise ValueError(f"heatmaps must be (B, T, C, H, W), got shape {tuple(heatmaps.shape)}")
         b, t = heatmaps.shape[:2]
         mask = _check_mask(mask, b, t, heatmaps.device)
-        x = self.select_channels(heatmaps)
-        # the spatial stage runs on real frames only (padding costs nothing and cannot leak in)
-        frame_tokens = self.encode_frames(x[mask])
-        h = frame_tokens.new_zeros(b, t, self.config.dim)
-        h[mask] = frame_tokens
-        h = self.dropout(self.temporal_pos(h))
-        h = self.temporal(h, _key_padding(mask))
-        return _zero_padded(h, mask)
+        return self.encode_video(self.select_channels(heatmaps), mask)
+
+
+# ImageNet channel statistics: the RGB frames are standardised with them inside the encoder
+RGB_MEAN = (0.485, 0.456, 0.406)
+RGB_STD = (0.229, 0.224, 0.225)
+
+
+class RGBEncoder(FactorisedEncoder):
+    """The same factorised video transformer on RGB frames (`config.rgb_patch` patches).
+
+    forward(rgb (B, T, 3, S, S), mask (B, T) bool True = real | None) -> (B, T, dim), S =
+    `config.rgb_size`. rgb is uint8 (0..255, as cached) or float in [0, 1]; it is standardised here
+    with the ImageNet channel mean and std (`RGB_MEAN`, `RGB_STD`). With 64 x 64 frames and 16 x 16
+    patches a frame has 4 x 4 = 16 tokens. Padding handled as in `VideoEncoder`.
+    """
+
+    _what = "RGB frames"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config, 3, config.rgb_size, config.rgb_patch)
+        self.register_buffer("mean", torch.tensor(RGB_MEAN).view(1, 1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(RGB_STD).view(1, 1, 3, 1, 1), persistent=False)
+
+    def normalize(self, rgb: Tensor) -> Tensor:
+        """uint8 0..255 or float [0, 1] -> standardised float."""
+        x = rgb.float() / 255.0 if rgb.dtype == torch.uint8 else rgb
+        return (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+
+    def forward(self, rgb: Tensor, mask: Tensor | None = None) -> Tensor:
+        if rgb.ndim != 5 or rgb.shape[2] != 3:
+            raise ValueError(f"rgb must be (B, T, 3, S, S), got shape {tuple(rgb.shape)}")
+        b, t = rgb.shape[:2]
+        mask = _check_mask(mask, b, t, rgb.device)
+        return self.encode_video(self.normalize(rgb), mask)
 
 
 class CoordinateEncoder(nn.Module):
@@ -358,23 +422,42 @@ class ProjectionHead(nn.Module):
 # the full model
 
 
+ModelInput = Union[Tensor, Mapping[str, Tensor], Sequence[Tensor]]
+
+
 class AlignmentNet(nn.Module):
     """The LA2DS alignment network (or its coordinate baseline), per `ModelConfig`.
 
     forward(x1, mask1, x2, mask2) -> (z1 (B, T1, P), z2 (B, T2, P)): the projected embeddings the
-        loss compares (P = `config.out_dim`); x is heatmaps `(B, T, C, 30, 30)` for model "la2ds",
-        keypoints `(B, T, K, 3)` for "coords"; masks `(B, T)` bool True = real, or None.
+        loss compares (P = `config.out_dim`); masks `(B, T)` bool True = real, or None.
     embed(x, mask) -> (B, T, dim): frozen per-frame embeddings for evaluation, taken from the
         encoder, i.e. before the projection head (as CASA does) and before cross-attention, which
         needs a pair of sequences while evaluation embeds one video at a time. `where="projection"`
         applies the projection head to them instead. Runs without gradients and does not change
         train/eval mode: call `model.eval()` first.
+
+    Inputs x per `config.modality`:
+      "pose" (default): a tensor, heatmaps `(B, T, C, 30, 30)` for model "la2ds", keypoints
+          `(B, T, K, 3)` for "coords" (also accepted as {"pose": tensor}).
+      "rgb": a tensor of RGB frames `(B, T, 3, S, S)` (uint8 0..255 or float [0, 1]), or {"rgb": tensor}.
+      "rgb+pose": a dict {"pose": pose tensor, "rgb": rgb tensor} or a tuple (pose, rgb); same T.
+      ("heatmaps" and "keypoints" are accepted as names of the pose entry.)
+
+    Modules: `encoder` (the pose encoder; None for "rgb"), `rgb_encoder` (`RGBEncoder`; None for
+    "pose"), `fuse` (Linear(2 * dim, dim), "rgb+pose" only: late fusion of the concatenated
+    per-frame features [pose, rgb]), `cross`, `head`. The state-dict names of a pose model are
+    those of before the modalities existed, and the encoders keep their names in every modality,
+    so `load_encoder_weights` copies `encoder.*` / `rgb_encoder.*` between runs.
     """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = cfg = config
-        self.encoder: nn.Module = VideoEncoder(cfg) if cfg.model == "la2ds" else CoordinateEncoder(cfg)
+        self.encoder: nn.Module | None = None
+        if cfg.uses_pose:
+            self.encoder = VideoEncoder(cfg) if cfg.model == "la2ds" else CoordinateEncoder(cfg)
+        self.rgb_encoder: RGBEncoder | None = RGBEncoder(cfg) if cfg.uses_rgb else None
+        self.fuse: nn.Linear | None = nn.Linear(2 * cfg.dim, cfg.dim) if cfg.modality == "rgb+pose" else None
         self.cross: CrossAttention | None = CrossAttention(cfg) if cfg.cross_attention else None
         self.head: ProjectionHead | None = (
             ProjectionHead(cfg.dim, cfg.projection_hidden, cfg.projection_dim) if cfg.projection_head else None
@@ -384,9 +467,40 @@ class AlignmentNet(nn.Module):
     def out_dim(self) -> int:
         return self.config.out_dim
 
-    def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """Encoder only, with gradients: (B, T, ...) -> (B, T, dim)."""
-        return self.encoder(x, mask)
+    def split_input(self, x: ModelInput) -> tuple[Tensor | None, Tensor | None]:
+        """(pose, rgb) tensors of an input for this modality (None where the modality does not use one)."""
+        modality = self.config.modality
+        pose = rgb = None
+        if isinstance(x, Tensor):
+            if modality == "rgb+pose":
+                raise TypeError('modality "rgb+pose" needs {"pose": ..., "rgb": ...} (or a (pose, rgb) tuple), got a tensor')
+            pose, rgb = (x, None) if modality == "pose" else (None, x)
+        elif isinstance(x, Mapping):
+            unknown = set(x) - {"pose", "heatmaps", "keypoints", "rgb"}
+            if unknown:
+                raise KeyError(f"unknown input entries {sorted(unknown)}: use 'pose' and 'rgb'")
+            pose = next((x[k] for k in ("pose", "heatmaps", "keypoints") if k in x), None)
+            rgb = x.get("rgb")
+        elif isinstance(x, Sequence) and len(x) == 2:
+            pose, rgb = x
+        else:
+            raise TypeError(f"model input must be a tensor, a dict or a (pose, rgb) tuple, got {type(x).__name__}")
+        if self.config.uses_pose and pose is None:
+            raise ValueError(f'modality {modality!r} needs the pose input ({{"pose": ...}})')
+        if self.config.uses_rgb and rgb is None:
+            raise ValueError(f'modality {modality!r} needs the RGB input ({{"rgb": ...}})')
+        return (pose if self.config.uses_pose else None), (rgb if self.config.uses_rgb else None)
+
+    def encode(self, x: ModelInput, mask: Tensor | None = None) -> Tensor:
+        """Encoder(s) and, for "rgb+pose", the fusion layer, with gradients: -> (B, T, dim)."""
+        pose, rgb = self.split_input(x)
+        if self.fuse is None:
+            return self.encoder(pose, mask) if pose is not None else self.rgb_encoder(rgb, mask)
+        if pose.shape[:2] != rgb.shape[:2]:
+            raise ValueError(f"pose {tuple(pose.shape[:2])} and RGB {tuple(rgb.shape[:2])} must have the same (B, T)")
+        h = torch.cat([self.encoder(pose, mask), self.rgb_encoder(rgb, mask)], dim=-1)
+        h = self.fuse(h)
+        return h if mask is None else _zero_padded(h, mask.to(device=h.device, dtype=torch.bool))
 
     def project(self, h: Tensor, mask: Tensor | None = None) -> Tensor:
         if self.head is None:
@@ -395,23 +509,21 @@ class AlignmentNet(nn.Module):
         return z if mask is None else _zero_padded(z, mask.to(torch.bool))
 
     def forward(
-        self, x1: Tensor, mask1: Tensor | None, x2: Tensor, mask2: Tensor | None
+        self, x1: ModelInput, mask1: Tensor | None, x2: ModelInput, mask2: Tensor | None
     ) -> tuple[Tensor, Tensor]:
-        h1, h2 = self.encoder(x1, mask1), self.encoder(x2, mask2)
+        h1, h2 = self.encode(x1, mask1), self.encode(x2, mask2)
         if self.cross is not None:
             h1, h2 = self.cross(h1, mask1, h2, mask2)
         return self.project(h1, mask1), self.project(h2, mask2)
 
     @torch.no_grad()
     def embed(
-        self, x: Tensor, mask: Tensor | None = None, where: Literal["encoder", "projection"] = "encoder"
+        self, x: ModelInput, mask: Tensor | None = None, where: Literal["encoder", "projection"] = "encoder"
     ) -> Tensor:
-        h = self.encoder(x, mask)
-        if where == "encoder":
-            return h
-        if where == "projection":
-            return self.project(h, mask)
-        raise ValueError(f"where must be 'encoder' or 'projection', got {where!r}")
+        if where not in ("encoder", "projection"):
+            raise ValueError(f"where must be 'encoder' or 'projection', got {where!r}")
+        h = self.encode(x, mask)
+        return h if where == "encoder" else self.project(h, mask)
 
     def count_parameters(self, trainable_only: bool = True) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -21,6 +21,16 @@ never stopped (bit-identical on CPU with the same number of threads).
 Mixed precision: bfloat16 autocast on CUDA (`amp=None` means on for CUDA, off on CPU); the loss is
 computed in float32 (`models.loss`), bf16 needs no gradient scaler.
 
+Modalities (`model.modality`, issue 6): "pose" as above; "rgb": S and S' are the cached RGB crops
+and the RGB frames of the pose side's augmentation (same frame indices, same flip, plus brightness /
+contrast jitter; `storage.dataset.AlignmentPairs`), no heatmap is rendered; "rgb+pose": both, late
+fusion in `AlignmentNet`. Two-stage training (the paper's): stage 1 trains a "pose" and an "rgb" run
+alone with the alignment loss; stage 2 trains "rgb+pose" with `init_from={"pose": POSE_RUN,
+"rgb": RGB_RUN}`, which copies the encoders' weights (`encoder.*`, `rgb_encoder.*`) from those
+checkpoints before the first step (`load_encoder_weights`); the fusion layer, cross-attention and
+head start fresh. `train_two_stage` does all three; `la2ds train --modality rgb+pose --init-pose
+RUN --init-rgb RUN` is stage 2 on the command line.
+
 Logs (TensorBoard, RUN_DIR/tb): loss/step, grad_norm/step, loss/epoch, grad_norm/epoch, lr,
 pairs_per_s, and an image `similarity` per epoch: the matching weights omega (eq. 3) of the first
 pair of the epoch's first batch (rows: frames i of S; columns: frames j of S'; red: ground truth).
@@ -56,10 +66,12 @@ __all__ = [
     "RESUME_MAY_CHANGE",
     "TrainConfig",
     "TrainResult",
+    "load_encoder_weights",
     "paper_defaults",
     "resolve_device",
     "seed_everything",
     "train",
+    "train_two_stage",
 ]
 
 # Per-dataset hyper-parameters given in the paper. Epochs, milestones and gamma are not among
@@ -72,7 +84,17 @@ PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
 _ALIASES = {"penn": "penn_action", "h2o": "h2o", "ikea": "ikea_asm"}
 
 # TrainConfig fields that may differ between a checkpoint and the config that resumes it.
-RESUME_MAY_CHANGE = frozenset({"epochs", "device", "num_workers", "out", "cache", "amp"})
+RESUME_MAY_CHANGE = frozenset({"epochs", "device", "num_workers", "out", "cache", "amp", "init_from"})
+
+# ModelConfig fields that must agree between a stage-1 run and the model whose encoder it initialises
+_ENCODER_FIELDS = {
+    "pose": ("model", "num_joints", "num_limbs", "channels", "heatmap_size", "patch_size", "dim", "heads",
+             "spatial_layers", "temporal_layers", "mlp_dim", "max_frames", "spatial_transformer",
+             "temporal_transformer", "learned_position"),
+    "rgb": ("rgb_size", "rgb_patch", "dim", "heads", "spatial_layers", "temporal_layers", "mlp_dim", "max_frames",
+            "spatial_transformer", "temporal_transformer", "learned_position"),
+}
+_ENCODER_PREFIX = {"pose": "encoder.", "rgb": "rgb_encoder."}
 
 
 def paper_defaults(dataset: str) -> dict[str, Any]:
@@ -101,6 +123,9 @@ class TrainConfig(BaseModel):
         must be <= model.max_frames.
     grad_clip: clip the gradient norm to this (None = no clipping; the norm is logged either way).
     device: "auto" = CUDA when present, else CPU. amp: bf16 autocast (None = on CUDA only).
+    init_from: {"pose": RUN_DIR, "rgb": RUN_DIR} (either or both): before training, copy the pose
+        encoder / RGB encoder weights from those runs' checkpoints (stage 2 of two-stage training;
+        the modality must use that encoder). Ignored by resume (the checkpoint has the weights).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -125,6 +150,7 @@ class TrainConfig(BaseModel):
     num_workers: int = Field(0, ge=0)
     max_frames: int | None = Field(128, ge=2)
     amp: bool | None = None
+    init_from: dict[Literal["pose", "rgb"], Path] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -154,6 +180,9 @@ class TrainConfig(BaseModel):
                 f"max_frames ({self.max_frames}) exceeds model.max_frames ({self.model.max_frames}), "
                 "the length of the position encodings"
             )
+        for kind in self.init_from or {}:
+            if kind == "pose" and not self.model.uses_pose or kind == "rgb" and not self.model.uses_rgb:
+                raise ValueError(f"init_from[{kind!r}]: modality {self.model.modality!r} has no {kind} encoder")
         if list(self.milestones) != sorted(self.milestones) or any(m < 1 for m in self.milestones):
             raise ValueError(f"milestones must be increasing epochs >= 1, got {self.milestones}")
         return self
@@ -202,10 +231,13 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _resolve_model(config: TrainConfig, layout, size: int) -> TrainConfig:
-    """The config with model.num_joints / num_limbs / heatmap_size taken from the cache."""
+def _resolve_model(config: TrainConfig, layout, size: int, rgb_size: int | None = None) -> TrainConfig:
+    """The config with model.num_joints / num_limbs / heatmap_size (and rgb_size for an RGB
+    modality) taken from the cache."""
     model = config.model
     wanted = {"num_joints": layout.num_joints, "num_limbs": layout.num_limbs, "heatmap_size": int(size)}
+    if rgb_size is not None and model.uses_rgb:
+        wanted["rgb_size"] = int(rgb_size)
     for name, value in wanted.items():
         if name in model.model_fields_set and getattr(model, name) != value:
             raise ValueError(
@@ -219,6 +251,10 @@ def _resolve_model(config: TrainConfig, layout, size: int) -> TrainConfig:
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     now = config.model_dump(mode="json")
+    try:  # a checkpoint written before a field existed compares with that field's default
+        saved = {**saved, **TrainConfig.model_validate(saved).model_dump(mode="json")}
+    except ValueError:
+        pass
     differ = sorted(k for k in now if k not in RESUME_MAY_CHANGE and saved.get(k) != now[k])
     if differ:
         detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {now[k]!r}" for k in differ)
@@ -242,6 +278,33 @@ def _similarity_image(z1: torch.Tensor, z2: torch.Tensor, m: int, n: int, gt: to
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
+def load_encoder_weights(model: torch.nn.Module, init_from: Mapping[str, str | Path]) -> dict[str, str]:
+    """Copy encoder weights into `model` (an AlignmentNet) from stage-1 runs:
+    init_from["pose"] -> model.encoder (the run's `encoder.*`), init_from["rgb"] -> model.rgb_encoder
+    (the run's `rgb_encoder.*`). The runs' encoder settings must equal the model's (ValueError
+    otherwise); the copy is exact (strict state-dict load). Returns {kind: checkpoint path}."""
+    loaded = {}
+    for kind, run in init_from.items():
+        if kind not in _ENCODER_PREFIX:
+            raise ValueError(f"init_from keys are 'pose' and 'rgb', got {kind!r}")
+        target = model.encoder if kind == "pose" else model.rgb_encoder
+        if target is None:
+            raise ValueError(f"init_from[{kind!r}]: modality {model.config.modality!r} has no {kind} encoder")
+        state = load_checkpoint(run, map_location="cpu")
+        source = ModelConfig.model_validate(state["model_config"])
+        if not (source.uses_pose if kind == "pose" else source.uses_rgb):
+            raise ValueError(f"init_from[{kind!r}] = {run}: that run (modality {source.modality!r}) has no {kind} encoder")
+        differ = [f"{f}: run {getattr(source, f)!r}, model {getattr(model.config, f)!r}"
+                  for f in _ENCODER_FIELDS[kind] if getattr(source, f) != getattr(model.config, f)]
+        if differ:
+            raise ValueError(f"init_from[{kind!r}] = {run}: encoder settings differ ({'; '.join(differ)})")
+        prefix = _ENCODER_PREFIX[kind]
+        weights = {k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)}
+        target.load_state_dict(weights, strict=True)
+        loaded[kind] = str(Path(run).resolve())
+    return loaded
+
+
 def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.to(device, non_blocking=device.type == "cuda")
 
@@ -250,12 +313,17 @@ def prepare_batch(batch: dict[str, Any], model_config: ModelConfig, device: torc
                   size: int, sigma: float) -> tuple[torch.Tensor, ...]:
     """A collate_pairs batch -> (x1, mask, x2, aug_mask, gt_index) on `device`.
 
-    "la2ds": x1 = cached heatmaps (B, M, C, S, S); x2 = heatmaps rendered from the augmented
+    Pose ("la2ds"): x1 = cached heatmaps (B, M, C, S, S); x2 = heatmaps rendered from the augmented
     keypoints on `device` (B, N, C, S, S), zero at padded frames. "coords": x1 = cached grid
-    keypoints (B, M, K, 3); x2 = augmented keypoints (B, N, K, 3)."""
+    keypoints (B, M, K, 3); x2 = augmented keypoints (B, N, K, 3). Modality "rgb": x1, x2 = the
+    batch's "rgb" / "aug_rgb" uint8 frames; "rgb+pose": x = {"pose": pose x, "rgb": rgb x}."""
     mask = _to(batch["mask"], device)
     aug_mask = _to(batch["aug_mask"], device)
     gt_index = _to(batch["gt_index"], device)
+    if model_config.uses_rgb:
+        rgb1, rgb2 = _to(batch["rgb"], device), _to(batch["aug_rgb"], device)
+        if not model_config.uses_pose:
+            return rgb1, mask, rgb2, aug_mask, gt_index
     aug_keypoints = _to(batch["aug_keypoints"], device)
     if model_config.model == "la2ds":
         from pipeline.heatmaps import render_heatmaps_torch
@@ -266,6 +334,8 @@ def prepare_batch(batch: dict[str, Any], model_config: ModelConfig, device: torc
     else:
         x1 = _to(batch["keypoints"], device)
         x2 = aug_keypoints
+    if model_config.uses_rgb:
+        return {"pose": x1, "rgb": rgb1}, mask, {"pose": x2, "rgb": rgb2}, aug_mask, gt_index
     return x1, mask, x2, aug_mask, gt_index
 
 
@@ -299,12 +369,12 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     amp = config.amp if config.amp is not None else device.type == "cuda"
 
     videos = CachedVideos(config.cache, config.dataset, action=config.action, split=config.split,
-                          max_frames=config.max_frames)
+                          max_frames=config.max_frames, rgb=config.model.uses_rgb)
     if len(videos) == 0:
         raise ValueError(
             f"{config.cache}/{config.dataset}: no video with action={config.action!r}, split={config.split!r}"
         )
-    config = _resolve_model(config, videos.layout, videos.size)
+    config = _resolve_model(config, videos.layout, videos.size, videos.rgb_size)
     mcfg = config.model
     if videos.num_channels != mcfg.num_channels:
         raise ValueError(f"cache has {videos.num_channels} heatmap channels, the model expects {mcfg.num_channels}")
@@ -317,6 +387,9 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = MultiStepLR(optimizer, milestones=list(config.milestones), gamma=config.gamma)
     start_epoch, step, history, grad_history = 0, 0, [], []
+    initialised = {}
+    if config.init_from and not resume:  # stage 2: the encoders start from the stage-1 runs
+        initialised = load_encoder_weights(model, config.init_from)
 
     if resume:
         state = load_checkpoint(run_dir, map_location=device)
@@ -328,6 +401,7 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
         history = list(state["history"])
         grad_history = list(state["extra"].get("grad_norms", []))
         set_rng_state(state["rng"])
+        initialised = dict(state["extra"].get("init_from") or {})
         if start_epoch > config.epochs:
             raise ValueError(f"the checkpoint has {start_epoch} epochs already, more than epochs={config.epochs}")
 
@@ -340,6 +414,7 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     extra_base = {
         "layout": videos.layout.name, "sigma": sigma, "torch": str(torch.__version__),
         "parameters": model.count_parameters(), "videos": len(videos),
+        **({"init_from": initialised} if initialised else {}),
     }
 
     def checkpoint(epoch: int) -> Path:
@@ -349,7 +424,8 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
 
     ckpt = checkpoint(start_epoch) if not resume else ckpt_file
     if progress:
-        print(f"training {mcfg.model} ({model.count_parameters():,} parameters) on {len(videos)} videos of "
+        print(f"training {mcfg.model}{'' if mcfg.modality == 'pose' else ' ' + mcfg.modality} "
+              f"({model.count_parameters():,} parameters) on {len(videos)} videos of "
               f"{config.dataset}{'/' + config.action if config.action else ''}, device {device}"
               f"{' (bf16 autocast)' if amp else ''}, epochs {start_epoch}->{config.epochs}", file=sys.stderr)
 
@@ -420,3 +496,36 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
         steps=step, seconds=total, pairs_per_second=pairs_seen / total if pairs_seen else 0.0, device=str(device),
         config=config,
     )
+
+
+def train_two_stage(
+    config: TrainConfig,
+    stage1_epochs: int | None = None,
+    pose_out: str | Path | None = None,
+    rgb_out: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, TrainResult]:
+    """The paper's two-stage training of the fused model.
+
+    Stage 1: the config with modality "pose" (out `pose_out`, default OUT-pose beside OUT) and with
+    modality "rgb" (`rgb_out`, default OUT-rgb), each trained alone with the alignment loss for
+    `stage1_epochs` (default config.epochs). Stage 2: `config` with modality "rgb+pose" and
+    init_from = those two runs, trained jointly with fusion. Every other setting is `config`'s.
+    Returns {"pose": ..., "rgb": ..., "rgb+pose": TrainResult}.
+    """
+    out = Path(config.out)
+    epochs1 = config.epochs if stage1_epochs is None else stage1_epochs
+
+    def variant(modality: str, **update: Any) -> TrainConfig:
+        # only the explicitly set fields, so that the cache still fills in num_joints, rgb_size, ...
+        model = {k: getattr(config.model, k) for k in config.model.model_fields_set}
+        fields = {k: getattr(config, k) for k in config.model_fields_set}
+        return TrainConfig(**{**fields, "model": ModelConfig(**{**model, "modality": modality}), **update})
+
+    results: dict[str, TrainResult] = {}
+    for modality, run in (("pose", pose_out), ("rgb", rgb_out)):
+        run_dir = Path(run) if run is not None else out.with_name(f"{out.name}-{modality}")
+        results[modality] = train(variant(modality, out=run_dir, epochs=epochs1, init_from=None), progress=progress)
+    init_from = {"pose": results["pose"].run_dir, "rgb": results["rgb"].run_dir}
+    results["rgb+pose"] = train(variant("rgb+pose", init_from=init_from), progress=progress)
+    return results

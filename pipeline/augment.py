@@ -8,6 +8,13 @@ ground-truth index i_gt(j) in S of every frame j of S':
 - orientation: rotate one limb chain about its proximal joint by an angle ~ N(0, 0.1 rad), p = 0.3;
 - flip:        mirror x (x -> size - 1 - x) and swap left/right joints, p = 0.3.
 
+RGB frames (modality "rgb" / "rgb+pose", `storage.dataset.AlignmentPairs`) follow the pose side:
+the frames at the same indices (gt_index), mirrored exactly when the pose was flipped
+(`flip_rgb`), and a photometric jitter (`rgb_jitter`) drawn once per sequence: brightness
+offset b ~ U(-brightness, +brightness) (fraction of full scale, default +-0.2, i.e. +-51 of 255),
+contrast factor c ~ U(1 - contrast, 1 + contrast) (default 0.8..1.2) about the sequence's mean
+intensity: out = clip((x - mean) * c + mean + b, 0, 1), rounded back to uint8.
+
 Keypoints are grid keypoints `(M, K, 3) float32`: x = column, y = row in the S x S heatmap grid
 (pixel centres 0..S-1), c = confidence; c = 0 marks a missing joint, whose x, y are 0. Every
 function here keeps missing joints missing (c = 0, x = y = 0) and never changes c.
@@ -39,7 +46,7 @@ from pipeline.layouts import Layout
 __all__ = [
     "AugmentConfig", "Augmented", "TemporalSubsample", "PositionNoise", "RotateChain", "HorizontalFlip",
     "build_transforms", "augment", "temporal_subsample", "add_position_noise", "rotate_chain",
-    "horizontal_flip", "drop_chains",
+    "horizontal_flip", "drop_chains", "rgb_jitter", "flip_rgb",
 ]
 
 
@@ -59,11 +66,13 @@ class AugmentConfig(BaseModel):
         None, description="layout chain names to choose from; None = every chain of the layout"
     )
     flip_p: float = Field(0.3, ge=0.0, le=1.0, description="probability of the horizontal flip")
+    brightness: float = Field(0.2, ge=0.0, le=1.0, description="RGB: offset ~ U(-b, b), fraction of full scale")
+    contrast: float = Field(0.2, ge=0.0, lt=1.0, description="RGB: factor ~ U(1 - c, 1 + c) about the mean")
 
     @classmethod
     def identity(cls) -> "AugmentConfig":
-        """Every probability 0: `augment` returns the input unchanged with gt = arange(M)."""
-        return cls(temporal_p=0.0, position_p=0.0, rotation_p=0.0, flip_p=0.0)
+        """Every probability 0 (and no RGB jitter): `augment` returns the input unchanged with gt = arange(M)."""
+        return cls(temporal_p=0.0, position_p=0.0, rotation_p=0.0, flip_p=0.0, brightness=0.0, contrast=0.0)
 
 
 @dataclass(frozen=True)
@@ -208,6 +217,32 @@ def drop_chains(
         kp[t, list(layout.chains[name])] = 0.0
         dropped[t] = name
     return kp, dropped
+
+
+def flip_rgb(frames: np.ndarray) -> np.ndarray:
+    """Mirror RGB frames (..., H, W) left-right (the image counterpart of `horizontal_flip`: the
+    cached crop is the pose crop box, so column x goes to W - 1 - x like the keypoints)."""
+    return np.ascontiguousarray(frames[..., ::-1])
+
+
+def rgb_jitter(
+    frames: np.ndarray, rng: np.random.Generator, brightness: float = 0.2, contrast: float = 0.2
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Brightness and contrast jitter of a sequence of uint8 RGB frames (N, 3, H, W), one draw per sequence.
+
+    b ~ U(-brightness, brightness), c ~ U(1 - contrast, 1 + contrast);
+    out = clip((x / 255 - mean) * c + mean + b, 0, 1) * 255 rounded, mean = the mean of x / 255 over
+    the whole sequence. Returns (uint8 frames, {"brightness": b, "contrast": c}).
+    """
+    b = float(rng.uniform(-brightness, brightness)) if brightness > 0 else 0.0
+    c = float(rng.uniform(1.0 - contrast, 1.0 + contrast)) if contrast > 0 else 1.0
+    params = {"brightness": b, "contrast": c}
+    if b == 0.0 and c == 1.0:
+        return np.array(frames, dtype=np.uint8, copy=True), params
+    x = frames.astype(np.float32) / 255.0
+    mean = float(x.mean()) if x.size else 0.0
+    out = np.clip((x - mean) * c + mean + b, 0.0, 1.0)
+    return np.rint(out * 255.0).astype(np.uint8), params
 
 
 # --------------------------------------------------------------------------------------------

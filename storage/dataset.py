@@ -22,6 +22,13 @@ Items and batches
 - `CachedVideos(..., raw_heatmaps=True)`: "heatmaps" stay uint8 as stored (value = stored / 255)
   through items and batches, 4x fewer bytes from the workers and to the GPU; the training loop
   turns them into floats on its device with `heatmaps_to_float` (a no-op on float heatmaps).
+- `CachedVideos(..., rgb=True)` (RGB modalities): items also carry "rgb" (T, 3, S, S) uint8 (the
+  cached RGB crops, S = the dataset's `rgb_size`), subsampled like the rest; `AlignmentPairs` then
+  adds "aug_rgb" (N, 3, S, S) uint8: the RGB frames at the pose side's indices (gt_index),
+  mirrored exactly when the pose side was flipped, with the brightness / contrast jitter of
+  `pipeline.augment.rgb_jitter` (ranges from AugmentConfig: +-0.2 offset, x0.8..1.2 contrast). The
+  jitter draws from its own generator `default_rng([seed, epoch, i, 1])`, so S' of the pose side
+  is the same with or without RGB. A video without a cached "rgb" array is an error (CacheError).
 - `collate_pairs` / `collate_videos` pad to the longest sequence of the batch (zeros; phases -1,
   gt_index 0) and add boolean masks, True = real frame.
 
@@ -55,6 +62,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from pipeline.augment import AugmentConfig
 from pipeline.augment import augment as augment_keypoints
+from pipeline.augment import flip_rgb, rgb_jitter
 from pipeline.layouts import Layout, get_layout
 from storage.cache import HEATMAP_SCALE, CacheError, open_cache, read_dataset_attrs
 
@@ -84,6 +92,7 @@ class CachedVideos(Dataset):
     many evenly spaced frames (see `subsample_indices`); raw_heatmaps: items (and batches) carry
     the heatmaps as stored, uint8 with value = stored / 255, a quarter of the bytes to move between
     processes and to the GPU; the training loop decodes them on its device with `heatmaps_to_float`.
+    rgb: items also carry "rgb" (T, 3, S, S) uint8, the cached RGB frames (CacheError if a video has none).
     The listing (complete videos only, sorted by id) is read once here; items are read lazily, the
     store being opened in each process on its first item.
 
@@ -100,6 +109,7 @@ class CachedVideos(Dataset):
         split: str | None = None,
         max_frames: int | None = None,
         raw_heatmaps: bool = False,
+        rgb: bool = False,
     ):
         if max_frames is not None and max_frames < 1:
             raise ValueError(f"max_frames must be at least 1, got {max_frames}")
@@ -109,10 +119,12 @@ class CachedVideos(Dataset):
         self.split = split
         self.max_frames = max_frames
         self.raw_heatmaps = raw_heatmaps
+        self.rgb = bool(rgb)
         self.attrs: dict[str, Any] = read_dataset_attrs(self.cache, dataset)
         self.layout: Layout = get_layout(self.attrs["layout"])
         self.size: int = int(self.attrs["size"])
         self.num_channels: int = len(self.attrs.get("channels") or ()) or self.layout.num_channels
+        self.rgb_size: int = int(self.attrs.get("rgb_size", 64))
 
         listing = _complete_videos(self.cache, dataset)  # video_id -> attrs, complete only
         if action is not None and not any(a.get("action") == action for a in listing.values()):
@@ -134,7 +146,7 @@ class CachedVideos(Dataset):
 
     def __repr__(self) -> str:
         return (f"CachedVideos({str(self.cache)!r}, {self.dataset!r}, action={self.action!r}, split={self.split!r}, "
-                f"max_frames={self.max_frames}, raw_heatmaps={self.raw_heatmaps}: {len(self)} videos)")
+                f"max_frames={self.max_frames}, raw_heatmaps={self.raw_heatmaps}, rgb={self.rgb}: {len(self)} videos)")
 
     # Pickled into worker processes without any Zarr object.
     def __getstate__(self) -> dict:
@@ -143,7 +155,7 @@ class CachedVideos(Dataset):
         return state
 
     def _arrays(self, video_id: str) -> tuple:
-        """(heatmaps, keypoints, phases or None) Zarr arrays of one video, opened once per process."""
+        """(heatmaps, keypoints, phases or None, rgb or None) Zarr arrays of one video, opened once per process."""
         if self._pid != os.getpid():  # first use in this process (or a forked copy): open afresh
             self._handles, self._pid = {}, os.getpid()
         handles = self._handles.get(video_id)
@@ -152,29 +164,40 @@ class CachedVideos(Dataset):
             if group.attrs.get("complete") is not True:
                 raise CacheError(f"{self.cache}/{self.dataset}/{video_id}: incomplete (rewritten since the listing?)")
             arrays = dict(group.arrays())
-            handles = (arrays["heatmaps"], arrays["keypoints"], arrays.get("phases"))
+            handles = (arrays["heatmaps"], arrays["keypoints"], arrays.get("phases"), arrays.get("rgb"))
             self._handles[video_id] = handles
         return handles
 
     def read(self, i: int) -> dict[str, Any]:
-        """Item i as numpy arrays: heatmaps uint8 as stored (T, C, S, S), keypoints float32, phases int64."""
+        """Item i as numpy arrays: heatmaps uint8 as stored (T, C, S, S), keypoints float32, phases int64
+        (and rgb uint8 (T, 3, S, S) when `rgb`)."""
         video_id = self.video_ids[i]
-        heatmaps_z, keypoints_z, phases_z = self._arrays(video_id)
+        heatmaps_z, keypoints_z, phases_z, rgb_z = self._arrays(video_id)
         heatmaps, keypoints = heatmaps_z[...], keypoints_z[...]
         num_frames = heatmaps.shape[0]
         phases = phases_z[...].astype(np.int64) if phases_z is not None else np.full(num_frames, -1, dtype=np.int64)
         index = subsample_indices(num_frames, self.max_frames)
         if len(index) < num_frames:
             heatmaps, keypoints, phases = heatmaps[index], keypoints[index], phases[index]
-        return {
+        item = {
             "video_id": video_id, "heatmaps": heatmaps, "keypoints": np.asarray(keypoints, dtype=np.float32),
             "phases": phases, "action": self.actions[i], "split": self.splits[i], "frame_index": index,
         }
+        if self.rgb:
+            if rgb_z is None:
+                raise CacheError(f"{self.cache}/{self.dataset}/{video_id}: no RGB frames in the cache "
+                                 "(preprocess with the videos' RGB source to train or embed an RGB modality)")
+            if rgb_z.shape[0] != num_frames:
+                raise CacheError(f"{self.cache}/{self.dataset}/{video_id}: {rgb_z.shape[0]} RGB frames but "
+                                 f"{num_frames} pose frames")
+            rgb = rgb_z[...] if len(index) == num_frames else rgb_z.get_orthogonal_selection((index,))
+            item["rgb"] = np.ascontiguousarray(rgb, dtype=np.uint8)
+        return item
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item = self.read(int(i))
         heatmaps = torch.from_numpy(item["heatmaps"] if self.raw_heatmaps else decode_heatmaps(item["heatmaps"]))
-        return {
+        out = {
             "video_id": item["video_id"],
             "heatmaps": heatmaps,
             "keypoints": torch.from_numpy(item["keypoints"]),
@@ -183,6 +206,9 @@ class CachedVideos(Dataset):
             "split": item["split"],
             "frame_index": torch.from_numpy(item["frame_index"]),
         }
+        if "rgb" in item:
+            out["rgb"] = torch.from_numpy(item["rgb"])
+        return out
 
 
 def decode_heatmaps(stored: np.ndarray) -> np.ndarray:
@@ -216,7 +242,10 @@ class AlignmentPairs(Dataset):
     ground-truth index of every frame of S' in S.
 
     Item: {"video_id", "heatmaps" (M, C, S, S) float32, "keypoints" (M, K, 3) float32,
-    "aug_keypoints" (N, K, 3) float32, "gt_index" (N,) int64 (sorted, in [0, M))}.
+    "aug_keypoints" (N, K, 3) float32, "gt_index" (N,) int64 (sorted, in [0, M)), "flipped" bool}.
+    With `CachedVideos(..., rgb=True)` also "rgb" (M, 3, R, R) uint8, "aug_rgb" (N, 3, R, R) uint8
+    (rgb[gt_index], flipped with the pose, brightness / contrast jitter: see the module docstring)
+    and "rgb_jitter" {"brightness", "contrast"} (the values drawn).
     The augmentation of item i is drawn from `numpy.random.default_rng([seed, epoch, i])`.
     An index may also be an (i, epoch) pair (what `make_loader` passes, so that persistent workers
     follow `set_epoch` of the main process).
@@ -250,13 +279,25 @@ class AlignmentPairs(Dataset):
         i, epoch = (int(key[0]), int(key[1])) if isinstance(key, (tuple, list)) else (int(key), self.epoch)
         video = self.videos[i]
         augmented = augment_keypoints(video["keypoints"].numpy(), self.layout, self.rng(i, epoch), self.config, self.size)
-        return {
+        flipped = bool(augmented.applied.get("flip", False))
+        item = {
             "video_id": video["video_id"],
             "heatmaps": video["heatmaps"],
             "keypoints": video["keypoints"],
             "aug_keypoints": torch.from_numpy(np.ascontiguousarray(augmented.keypoints, dtype=np.float32)),
             "gt_index": torch.from_numpy(np.ascontiguousarray(augmented.gt_index, dtype=np.int64)),
+            "flipped": flipped,
         }
+        if "rgb" in video:
+            frames = video["rgb"].numpy()[augmented.gt_index]  # the pose side's frames
+            if flipped:
+                frames = flip_rgb(frames)
+            rgb_rng = np.random.default_rng([self.seed, epoch, i, 1])  # apart from the pose side's draws
+            frames, params = rgb_jitter(frames, rgb_rng, self.config.brightness, self.config.contrast)
+            item["rgb"] = video["rgb"]
+            item["aug_rgb"] = torch.from_numpy(np.ascontiguousarray(frames))
+            item["rgb_jitter"] = params
+        return item
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,26 +331,33 @@ def collate_pairs(items: list[dict]) -> dict[str, Any]:
     """AlignmentPairs items -> "heatmaps" (B, M, C, S, S), "mask" (B, M) bool (True = real frame),
     "keypoints" (B, M, K, 3), "aug_keypoints" (B, N, K, 3) (padding: zeros, so c = 0),
     "aug_mask" (B, N) bool, "gt_index" (B, N) long (0 where padded), "video_ids" list[str],
-    "lengths" (B,) and "aug_lengths" (B,) long."""
+    "lengths" (B,) and "aug_lengths" (B,) long; with RGB items also "rgb" (B, M, 3, R, R) and
+    "aug_rgb" (B, N, 3, R, R) uint8 (zeros where padded)."""
     heatmaps, mask = _padded([it["heatmaps"] for it in items], 0.0)
     keypoints, _ = _padded([it["keypoints"] for it in items], 0.0)
     aug_keypoints, aug_mask = _padded([it["aug_keypoints"] for it in items], 0.0)
     gt_index, _ = _padded([it["gt_index"] for it in items], 0)
-    return {
+    batch = {
         "heatmaps": heatmaps, "mask": mask, "keypoints": keypoints,
         "aug_keypoints": aug_keypoints, "aug_mask": aug_mask, "gt_index": gt_index,
         "video_ids": [it["video_id"] for it in items],
         "lengths": mask.sum(1), "aug_lengths": aug_mask.sum(1),
     }
+    if "rgb" in items[0]:
+        batch["rgb"], _ = _padded([it["rgb"] for it in items], 0)
+        batch["aug_rgb"], _ = _padded([it["aug_rgb"] for it in items], 0)
+    return batch
 
 
 def collate_videos(items: list[dict]) -> dict[str, Any]:
     """CachedVideos items -> "heatmaps" (B, T, C, S, S), "keypoints" (B, T, K, 3) (zeros where padded),
-    "phases" (B, T) long (-1 where padded), "mask" (B, T) bool, "video_ids", "actions", "splits", "lengths"."""
+    "phases" (B, T) long (-1 where padded), "mask" (B, T) bool, "video_ids", "actions", "splits", "lengths";
+    "rgb" (B, T, 3, R, R) uint8 (zeros where padded) when the items have it."""
     heatmaps, mask = _padded([it["heatmaps"] for it in items], 0.0)
     keypoints, _ = _padded([it["keypoints"] for it in items], 0.0)
     phases, _ = _padded([it["phases"] for it in items], -1)
-    return {
+    extra = {"rgb": _padded([it["rgb"] for it in items], 0)[0]} if "rgb" in items[0] else {}
+    return {**extra,
         "heatmaps": heatmaps, "keypoints": keypoints, "phases": phases, "mask": mask,
         "video_ids": [it["video_id"] for it in items],
         "actions": [it.get("action") for it in items], "splits": [it.get("split") for it in items],
