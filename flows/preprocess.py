@@ -9,12 +9,26 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
+from pipeline.errors import SourceError
 from pipeline.heatmaps import HeatmapSettings
 from pipeline.sources import SourceKind, SourceOptions
 from storage.build import PreprocessConfig, PreprocessSummary, VideoOutcome, build_cache
+from storage.cache import CacheError
 
 
-@task(name="build-cache", task_run_name="build-cache-{config.kind.value}", retries=2, retry_delay_seconds=[5, 30])
+def retry_unless_bad_input(task, task_run, state) -> bool:
+    """Retry I/O failures, not bad input (a missing source path stays missing)."""
+    try:
+        state.result()
+    except (SourceError, CacheError, ValueError):
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient
+        return True
+    return True
+
+
+@task(name="build-cache", task_run_name="build-cache-{config.kind.value}", retries=2, retry_delay_seconds=[5, 30],
+      retry_condition_fn=retry_unless_bad_input)
 def build_cache_task(config: PreprocessConfig) -> PreprocessSummary:
     """Idempotent, so a retry after an I/O failure only redoes what is not complete."""
     logger = get_run_logger()

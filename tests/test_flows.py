@@ -157,3 +157,13 @@ def test_a_failing_flow_says_why(prefect_harness, tmp_path):
     assert state.is_failed()
     assert "missing: source path does not exist" in state.message
     assert not (tmp_path / "c.zarr").exists()  # nothing was created for a run that could not start
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def task_runs():
+        async with get_client() as client:
+            return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+
+    (build,) = asyncio.run(task_runs())
+    assert build.run_count == 1, "bad input was retried"
