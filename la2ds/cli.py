@@ -221,7 +221,7 @@ def _modalities(args: argparse.Namespace) -> int:
         overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
     report = modality_table(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
                             model_overrides=parse_model_config(args.model_config), fusion_epochs=args.fusion_epochs,
-                            progress=not args.quiet, **overrides)
+                            standardize=args.standardize, progress=not args.quiet, **overrides)
     print(modality_markdown(report))
     print(f"written: {args.out}/modalities.json, {args.out}/modalities.md")
     return 0
@@ -397,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     mod.add_argument("--seed", type=int, help="training seed (default 0)")
     mod.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: CUDA when present")
     mod.add_argument("--quiet", action="store_true", help="no progress output")
+    mod.add_argument("--standardize", action="store_true",
+                     help="scale embedding dimensions before the SVM (not the reference protocol; see README)")
     mod.set_defaults(func=_modalities)
 
     lab = sub.add_parser("label", help="per-frame phase labels into the cache: derived key events or published labels")

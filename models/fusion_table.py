@@ -53,11 +53,13 @@ def modality_table(
     fusion_epochs: int | None = None,
     stride: int = 1,
     label_seed: int = 0,
+    standardize: bool = False,
     progress: bool = False,
     **train_overrides: Any,
 ) -> dict[str, Any]:
     """Train, embed and evaluate Pose, RGB and RGB+Pose; write OUT/modalities.json and modalities.md.
 
+    standardize: as `la2ds evaluate --standardize` (scale embedding dimensions before the SVM).
     model_overrides: ModelConfig fields for every network (modality is set per row).
     train_overrides: further TrainConfig fields (batch_size, lr, max_frames, seed, device, ...).
     Returns {"dataset", "action", "cache", "epochs", "fusion_epochs", "row", "phase_labels", "columns",
@@ -98,7 +100,7 @@ def modality_table(
         result = train(config, progress=progress)
         seconds = time.perf_counter() - started
         emb = embed(result.run_dir, cache, folder / "embeddings.zarr", device=config.device, progress=progress)
-        results = evaluate_embeddings(emb.out, folder, stride=stride, seed=label_seed)
+        results = evaluate_embeddings(emb.out, folder, stride=stride, seed=label_seed, standardize=standardize)
         row = action if action is not None and action in results else MEAN
         rows[name] = {
             "label": label, "epochs": n_epochs, "run_dir": str(result.run_dir),
