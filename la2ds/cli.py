@@ -94,16 +94,11 @@ def _train(args: argparse.Namespace) -> int:
     import json
 
     from models.checkpoint import CHECKPOINT_NAME, CONFIG_NAME
+    from models.config import parse_model_config
     from models.train import TrainConfig, train
 
     run_dir = Path(args.out)
-    model_overrides: dict = {}
-    if args.model_config:
-        text = args.model_config
-        path = Path(text)
-        model_overrides = json.loads(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
-        if not isinstance(model_overrides, dict):
-            raise ValueError("--model-config must be a JSON object of ModelConfig fields")
+    model_overrides = parse_model_config(args.model_config)
     if args.model:
         model_overrides["model"] = args.model
     if args.modality:
@@ -188,17 +183,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
-    from models.compare import compare, compare_markdown, parse_model_config
-
-    if not Path(args.cache).exists():
-        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
-        return 2
+def _training_overrides(args: argparse.Namespace) -> dict:
+    """TrainConfig fields given on the command line of compare / modalities (others keep their defaults)."""
     overrides = {key: value for key, value in {
         "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": args.device,
     }.items() if value is not None}
     if args.max_frames is not None:
         overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
+    return overrides
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from models.compare import compare, compare_markdown
+    from models.config import parse_model_config
+
+    if not Path(args.cache).exists():
+        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
+        return 2
+    overrides = _training_overrides(args)
     report = compare(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
                      model_config=parse_model_config(args.model_config), where=args.where, stride=args.stride,
                      standardize=args.standardize, png=args.png, progress=not args.quiet, **overrides)
@@ -208,17 +210,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _modalities(args: argparse.Namespace) -> int:
-    from models.compare import parse_model_config
+    from models.config import parse_model_config
     from models.fusion_table import modality_markdown, modality_table
 
     if not Path(args.cache).exists():
         print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
         return 2
-    overrides = {key: value for key, value in {
-        "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": args.device,
-    }.items() if value is not None}
-    if args.max_frames is not None:
-        overrides["max_frames"] = None if args.max_frames <= 0 else args.max_frames
+    overrides = _training_overrides(args)
     report = modality_table(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
                             model_overrides=parse_model_config(args.model_config), fusion_epochs=args.fusion_epochs,
                             standardize=args.standardize, progress=not args.quiet, **overrides)
@@ -236,16 +234,10 @@ def _label(args: argparse.Namespace) -> int:
 
 
 def _robustness(args: argparse.Namespace) -> int:
-    import json
-
+    from models.config import parse_model_config
     from models.robustness import report_markdown, robustness_report
 
-    model_config: dict = {}
-    if args.model_config:
-        text, path = args.model_config, Path(args.model_config)
-        model_config = json.loads(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
-        if not isinstance(model_config, dict):
-            raise ValueError("--model-config must be a JSON object of ModelConfig fields")
+    model_config = parse_model_config(args.model_config)
     if not Path(args.cache).exists():
         print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
         return 2

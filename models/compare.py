@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pipeline.metrics.report import MEAN, to_jsonable
 
-__all__ = ["COLUMNS", "METHODS", "compare", "compare_markdown", "parse_model_config"]
+__all__ = ["COLUMNS", "METHODS", "compare", "compare_markdown", "metric_rows"]
 
 # key: (row label, model kind, trained?)
 METHODS: dict[str, tuple[str, str, bool]] = {
@@ -55,17 +55,6 @@ COLUMNS: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("AP@10", ("ap", "10"), 3),
     ("AP@15", ("ap", "15"), 3),
 )
-
-
-def parse_model_config(text: str | None) -> dict[str, Any]:
-    """A JSON object of ModelConfig fields, given inline ('{"dim": 32}') or as a file path; {} for None."""
-    if not text:
-        return {}
-    path = Path(text)
-    value = json.loads(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
-    if not isinstance(value, dict):
-        raise ValueError("--model-config must be a JSON object of ModelConfig fields")
-    return value
 
 
 def _value(metrics: Mapping[str, Any], path: tuple[str, ...]) -> float:
@@ -162,14 +151,27 @@ def compare(
     return report
 
 
-def compare_markdown(report: Mapping[str, Any]) -> str:
-    """The Markdown table of a `compare` result: one row per method, the best of each column in bold."""
-    methods = report["methods"]
-    values = {name: [_value(m["metrics"], path) for _, path, _ in COLUMNS] for name, m in methods.items()}
+def metric_rows(first_header: str, rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Markdown table lines: one row per entry ({"label", "metrics"}), the COLUMNS, best of each column in bold."""
+    values = {name: [_value(r["metrics"], path) for _, path, _ in COLUMNS] for name, r in rows.items()}
     best = []
     for col in range(len(COLUMNS)):
         finite = [v[col] for v in values.values() if math.isfinite(v[col])]
         best.append(max(finite) if finite else None)
+    lines = [f"| {first_header} | " + " | ".join(header for header, _, _ in COLUMNS) + " |",
+             "|---|" + "---:|" * len(COLUMNS)]
+    for name, r in rows.items():
+        cells = []
+        for col, (_, _, digits) in enumerate(COLUMNS):
+            v = values[name][col]
+            text = f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
+            cells.append(f"**{text}**" if best[col] is not None and v == best[col] and len(rows) > 1 else text)
+        lines.append(f"| {r['label']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def compare_markdown(report: Mapping[str, Any]) -> str:
+    """The Markdown table of a `compare` result: one row per method, the best of each column in bold."""
     target = f"{report['dataset']}/{report['action']}" if report.get("action") else f"{report['dataset']} (all actions)"
     row = "the action's row" if report.get("action") else "the mean over actions"
     lines = [
@@ -178,14 +180,5 @@ def compare_markdown(report: Mapping[str, Any]) -> str:
         f"Trained methods: {report['epochs']} epochs; untrained: the same initialisation, 0 epochs. Each row is "
         f"{row} of that method's metrics.json. Classification: accuracy %, 10/50/100 % of the training videos "
         "labelled; Progress: R^2; AP@K: precision 0..1.", "",
-        "| Method | " + " | ".join(header for header, _, _ in COLUMNS) + " |",
-        "|---|" + "---:|" * len(COLUMNS),
     ]
-    for name, m in methods.items():
-        cells = []
-        for col, (_, _, digits) in enumerate(COLUMNS):
-            v = values[name][col]
-            text = f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
-            cells.append(f"**{text}**" if best[col] is not None and v == best[col] and len(methods) > 1 else text)
-        lines.append(f"| {m['label']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + metric_rows("Method", report["methods"])) + "\n"

@@ -12,6 +12,8 @@ the encoder reads (`channel_slice`); `in_channels` is its size.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -168,3 +170,14 @@ class ModelConfig(BaseModel):
     def for_layout(cls, layout: Any, **overrides: Any) -> "ModelConfig":
         """A config for a `pipeline.layouts.Layout` (anything with `num_joints`, `num_limbs`)."""
         return cls(num_joints=layout.num_joints, num_limbs=layout.num_limbs, **overrides)
+
+
+def parse_model_config(text: str | None) -> dict[str, Any]:
+    """A JSON object of ModelConfig fields, given inline ('{"dim": 32}') or as a file path; {} for None."""
+    if not text:
+        return {}
+    path = Path(text)
+    value = json.loads(path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text)
+    if not isinstance(value, dict):
+        raise ValueError("--model-config must be a JSON object of ModelConfig fields")
+    return value

@@ -24,7 +24,6 @@ written to OUT/modalities.json (NaN as null) and OUT/modalities.md. The cache ne
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from collections.abc import Mapping
@@ -124,14 +123,8 @@ def modality_table(
 
 def modality_markdown(report: Mapping[str, Any]) -> str:
     """The Markdown table of a `modality_table` result: rows Pose, RGB, RGB+Pose; best of each column in bold."""
-    from models.compare import COLUMNS, _value
+    from models.compare import metric_rows
 
-    rows = report["modalities"]
-    values = {name: [_value(r["metrics"], path) for _, path, _ in COLUMNS] for name, r in rows.items()}
-    best = []
-    for col in range(len(COLUMNS)):
-        finite = [v[col] for v in values.values() if math.isfinite(v[col])]
-        best.append(max(finite) if finite else None)
     target = f"{report['dataset']}/{report['action']}" if report.get("action") else f"{report['dataset']} (all actions)"
     lines = [
         f"## Pose vs RGB vs RGB+Pose: {target}", "",
@@ -140,14 +133,5 @@ def modality_markdown(report: Mapping[str, Any]) -> str:
         f"initialised from those runs, {report['fusion_epochs']} epochs (stage 2). Embeddings: encoder output "
         "(fused features for RGB+Pose). Classification: accuracy %, 10/50/100 % of the training videos labelled; "
         "Progress: R^2; AP@K: precision 0..1.", "",
-        "| Modality | " + " | ".join(header for header, _, _ in COLUMNS) + " |",
-        "|---|" + "---:|" * len(COLUMNS),
     ]
-    for name, r in rows.items():
-        cells = []
-        for col, (_, _, digits) in enumerate(COLUMNS):
-            v = values[name][col]
-            text = f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
-            cells.append(f"**{text}**" if best[col] is not None and v == best[col] and len(rows) > 1 else text)
-        lines.append(f"| {r['label']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + metric_rows("Modality", report["modalities"])) + "\n"

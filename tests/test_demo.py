@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -12,14 +11,9 @@ import pytest
 
 from pipeline.synth.writers import write_dataset
 from storage import cache as zcache
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(not (REPO / ".venv" / "bin" / "la2ds").exists(), reason="needs the project venv (make setup)")
