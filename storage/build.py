@@ -299,6 +299,8 @@ def build_cache(
 
 
 def _build_locked(config, refs, start, on_outcomes, on_plan) -> PreprocessSummary:
+    if removed := zcache.remove_partial_writes(config.cache):
+        log.info("%s: removed %d temporary files left by an interrupted run", config.cache, removed)
     todo, skipped, layout, phash = plan(config, refs)
     summary = PreprocessSummary(dataset=config.dataset_name, cache=str(config.cache),
                                 total=len(todo) + skipped, skipped=skipped)

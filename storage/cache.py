@@ -197,6 +197,16 @@ def write_video(
     return sum(int(a.nbytes_stored()) for a in arrays)
 
 
+def remove_partial_writes(cache: str | Path) -> int:
+    """Delete the temporary `*.partial` files a killed writer can leave (Zarr's local store writes a
+    temporary file, then renames it). Only while holding the cache's write lock. Returns how many."""
+    removed = 0
+    for path in Path(cache).rglob("*.partial"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def delete_video(cache: str | Path, dataset: str, video_id: str) -> None:
     dataset_group = zarr.open_group(Path(cache) / dataset, mode="r+")
     if video_id in dataset_group:

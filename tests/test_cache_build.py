@@ -169,8 +169,11 @@ def test_interrupted_run_leaves_no_false_complete_video_and_next_run_finishes(tm
     for video_id in complete:  # everything readers can see is whole
         video = zcache.read_video(cache, "penn_action", video_id)
         assert video.heatmaps.shape[0] == video.attrs["n_frames"] == video.keypoints.shape[0]
+    leftover = cache / "penn_action" / "zarr.json.0123abcd.partial"  # what a write killed mid-file leaves
+    leftover.write_text("{")
     summary = build_cache(config(source, cache))
     assert summary.ok and summary.skipped == len(complete) and summary.done == 40 - len(complete)
+    assert not list(cache.rglob("*.partial"))
     clean = tmp_path / "clean.zarr"
     build_cache(config(source, clean))
     for video_id in zcache.list_videos(clean, "penn_action"):
