@@ -2,7 +2,7 @@
 # `make demo`: local Prefect server (SQLite under .la2ds/prefect), the serving process, synthetic
 # Penn-format data unless PENN_ACTION_ROOT points to a real Penn Action folder, then the chain:
 # preprocess/penn, a short train/penn on one action (DEMO_ACTION, default squat; DEMO_EPOCHS,
-# default 3), evaluate/penn. Prints where the cache and the report are. Stops everything it started.
+# default 10), evaluate/penn. Prints where the cache and the report are. Stops everything it started.
 set -euo pipefail
 set -m  # background jobs get their own process group, so they can be stopped cleanly
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ export LA2DS_CACHE=${LA2DS_CACHE:-$PWD/$STATE/cache.zarr}
 export LA2DS_DATA=$PWD/$STATE/demo
 export LA2DS_RUNS=${LA2DS_RUNS:-$PWD/$STATE/runs}
 ACTION=${DEMO_ACTION:-squat}
-EPOCHS=${DEMO_EPOCHS:-3}
+EPOCHS=${DEMO_EPOCHS:-10}
 mkdir -p "$STATE" "$LA2DS_DATA"
 
 if [[ -z "${PENN_ACTION_ROOT:-}" ]]; then
@@ -51,7 +51,7 @@ echo "== prefect deployment run preprocess/penn --watch"
 $BIN/prefect deployment run preprocess/penn --watch
 
 echo "== prefect deployment run train/penn (action $ACTION, $EPOCHS epochs, a CPU-sized demo run) --watch"
-$BIN/prefect deployment run train/penn -p action="$ACTION" -p epochs="$EPOCHS" -p max_frames=32 -p batch_size=8 \
+$BIN/prefect deployment run train/penn -p action="$ACTION" -p epochs="$EPOCHS" -p max_frames=32 -p batch_size=2 \
   -p lr=0.001 --watch
 
 echo "== prefect deployment run evaluate/penn --watch"
