@@ -94,9 +94,7 @@ def compare(
     Returns {"dataset", "action", "cache", "epochs", "row", "phase_labels", "columns",
     "methods": {name: {"label", "model", "epochs", "run_dir", "embeddings", "report", "final_loss",
     "train_seconds", "metrics" (the row shown), "results" (every action and the mean)}}}."""
-    from models.embed import embed
-    from models.evaluate import evaluate_embeddings, phase_label_note
-    from models.train import TrainConfig, train
+    from models.train import TrainConfig
 
     cache = Path(cache)
     if not cache.exists():
@@ -121,34 +119,57 @@ def compare(
             **train_overrides, "cache": cache, "action": action, "out": folder / "run", "epochs": n_epochs,
             "model": {**model_config, "model": kind},
         })
-        started = time.perf_counter()
-        result = train(config, progress=progress)
-        seconds = time.perf_counter() - started
-        emb = embed(result.run_dir, cache, folder / "embeddings.zarr", where=where, device=config.device,
-                    progress=progress)
-        results = evaluate_embeddings(emb.out, folder, stride=stride, seed=label_seed, standardize=standardize)
-        if png:
-            from models.plots import write_report_pngs
+        methods[name] = {"label": label, "model": kind, "epochs": n_epochs, **run_row(
+            config, folder, where=where, stride=stride, label_seed=label_seed, standardize=standardize, png=png,
+            progress=progress)}
 
-            write_report_pngs(emb.out, cache, folder)
-        row = action if action is not None and action in results else MEAN
-        methods[name] = {
-            "label": label, "model": kind, "epochs": n_epochs, "run_dir": str(result.run_dir),
-            "embeddings": str(emb.out), "report": str(folder / "metrics.md"),
-            "final_loss": result.losses[-1] if result.losses else None, "train_seconds": seconds,
-            "metrics": results[row], "results": results,
-        }
+    report = {**report_header(cache, dataset, action, epochs), "methods": methods}
+    write_table_report(out_dir, "compare", report, compare_markdown(report))
+    return report
 
-    report = {
-        "dataset": dataset, "action": action, "cache": str(cache.resolve()), "epochs": epochs,
+
+def run_row(config, folder: Path, *, where: str = "encoder", stride: int = 1, label_seed: int = 0,
+            standardize: bool = False, png: bool = False, progress: bool = False) -> dict[str, Any]:
+    """One row of a comparison table: train `config`, embed into FOLDER/embeddings.zarr, evaluate into
+    FOLDER (metrics.json, metrics.md, PNGs if asked). Returns the row's run facts and metrics."""
+    from models.embed import embed
+    from models.evaluate import evaluate_embeddings
+    from models.train import train
+
+    started = time.perf_counter()
+    result = train(config, progress=progress)
+    seconds = time.perf_counter() - started
+    emb = embed(result.run_dir, config.cache, folder / "embeddings.zarr", where=where, device=config.device,
+                progress=progress)
+    results = evaluate_embeddings(emb.out, folder, stride=stride, seed=label_seed, standardize=standardize)
+    if png:
+        from models.plots import write_report_pngs
+
+        write_report_pngs(emb.out, config.cache, folder)
+    row = config.action if config.action is not None and config.action in results else MEAN
+    return {
+        "run_dir": str(result.run_dir), "embeddings": str(emb.out), "report": str(folder / "metrics.md"),
+        "final_loss": result.losses[-1] if result.losses else None, "train_seconds": seconds,
+        "metrics": results[row], "results": results,
+    }
+
+
+def report_header(cache: Path, dataset: str, action: str | None, epochs: int) -> dict[str, Any]:
+    """The fields every comparison report starts with (what was compared, on which labels)."""
+    from models.evaluate import phase_label_note
+
+    return {
+        "dataset": dataset, "action": action, "cache": str(Path(cache).resolve()), "epochs": epochs,
         "row": action if action is not None else MEAN,
         "phase_labels": phase_label_note({"cache": str(cache), "dataset": dataset}),
         "columns": [header for header, _, _ in COLUMNS],
-        "methods": methods,
     }
-    (out_dir / "compare.json").write_text(json.dumps(to_jsonable(report), indent=2, allow_nan=False) + "\n")
-    (out_dir / "compare.md").write_text(compare_markdown(report))
-    return report
+
+
+def write_table_report(out_dir: Path, stem: str, report: dict[str, Any], markdown: str) -> None:
+    """OUT/<stem>.json (NaN as null) and OUT/<stem>.md."""
+    (out_dir / f"{stem}.json").write_text(json.dumps(to_jsonable(report), indent=2, allow_nan=False) + "\n")
+    (out_dir / f"{stem}.md").write_text(markdown)
 
 
 def metric_rows(first_header: str, rows: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -23,14 +23,10 @@ written to OUT/modalities.json (NaN as null) and OUT/modalities.md. The cache ne
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from pipeline.metrics.report import MEAN, to_jsonable
 
 __all__ = ["MODALITIES", "modality_markdown", "modality_table"]
 
@@ -64,10 +60,8 @@ def modality_table(
     Returns {"dataset", "action", "cache", "epochs", "fusion_epochs", "row", "phase_labels", "columns",
     "modalities": {name: {"label", "epochs", "run_dir", "init_from", "embeddings", "report", "final_loss",
     "train_seconds", "metrics" (the row shown), "results" (every action and the mean)}}}."""
-    from models.compare import COLUMNS
-    from models.embed import embed
-    from models.evaluate import evaluate_embeddings, phase_label_note
-    from models.train import TrainConfig, train
+    from models.compare import report_header, run_row, write_table_report
+    from models.train import TrainConfig
 
     cache = Path(cache)
     if not cache.exists():
@@ -95,29 +89,14 @@ def modality_table(
             **train_overrides, "cache": cache, "action": action, "out": folder / "run", "epochs": n_epochs,
             "model": {**model_overrides, "modality": name}, "init_from": init_from,
         })
-        started = time.perf_counter()
-        result = train(config, progress=progress)
-        seconds = time.perf_counter() - started
-        emb = embed(result.run_dir, cache, folder / "embeddings.zarr", device=config.device, progress=progress)
-        results = evaluate_embeddings(emb.out, folder, stride=stride, seed=label_seed, standardize=standardize)
-        row = action if action is not None and action in results else MEAN
         rows[name] = {
-            "label": label, "epochs": n_epochs, "run_dir": str(result.run_dir),
+            "label": label, "epochs": n_epochs,
             "init_from": {k: str(v) for k, v in init_from.items()} if init_from else None,
-            "embeddings": str(emb.out), "report": str(folder / "metrics.md"),
-            "final_loss": result.losses[-1] if result.losses else None, "train_seconds": seconds,
-            "metrics": results[row], "results": results,
+            **run_row(config, folder, stride=stride, label_seed=label_seed, standardize=standardize, progress=progress),
         }
 
-    report = {
-        "dataset": dataset, "action": action, "cache": str(cache.resolve()), "epochs": epochs,
-        "fusion_epochs": fusion_epochs, "row": action if action is not None else MEAN,
-        "phase_labels": phase_label_note({"cache": str(cache), "dataset": dataset}),
-        "columns": [header for header, _, _ in COLUMNS],
-        "modalities": rows,
-    }
-    (out_dir / "modalities.json").write_text(json.dumps(to_jsonable(report), indent=2, allow_nan=False) + "\n")
-    (out_dir / "modalities.md").write_text(modality_markdown(report))
+    report = {**report_header(cache, dataset, action, epochs), "fusion_epochs": fusion_epochs, "modalities": rows}
+    write_table_report(out_dir, "modalities", report, modality_markdown(report))
     return report
 
 
