@@ -157,22 +157,6 @@ def events_from_phases(phases: np.ndarray) -> list[int]:
     return [int(known[i]) for i in range(1, known.size) if phases[known[i]] != phases[known[i - 1]]]
 
 
-def drop_penn_placeholders(keypoints: np.ndarray) -> np.ndarray:
-    """A copy of (T, K, 3) Penn Action keypoints in SOURCE pixels with c = 0 for the placeholder joints.
-
-    The real Penn Action files mark joints that were not annotated (out of the frame, cut off) with
-    points in the top-left corner, x = y in (0, 1] ((1, 1), (0.75, 0.75), (0.67, 0.67) ...) and
-    visibility 0: about 9 % of all joints, most in squat, pushup, bench_press and pullup videos. The
-    Penn source treats only (0, 0) as missing, so these arrive as occluded joints; here any joint with
-    x <= 1 and y <= 1 (+ 1e-3 for a float32 round trip through the grid) is missing. Only for source
-    pixels: in grid coordinates (1, 1) is a real place.
-    """
-    out = np.array(keypoints, dtype=np.float32, copy=True)
-    corner = (out[..., 0] <= 1.001) & (out[..., 1] <= 1.001)
-    out[corner] = 0.0
-    return out
-
-
 def derive_phases(action: str, keypoints: np.ndarray) -> DerivedLabels | None:
     """Derived key events and phases of one Penn Action video; None for an action without a rule.
 

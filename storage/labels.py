@@ -19,9 +19,8 @@ Contract (extends docs/cache.md, schema unchanged):
 - Re-running preprocessing rewrites a video only when its source or parameters changed, and that
   rewrite drops labels written here: label again afterwards.
 
-Derivation reads the cached grid keypoints (x, y in heatmap pixels) and the video's `action`. For a
-Penn Action dataset the keypoints are first mapped back to source pixels (`grid_mapping`) so that
-Penn's placeholder joints (top-left corner, see key_events.drop_penn_placeholders) count as missing.
+Derivation reads the cached grid keypoints (x, y in heatmap pixels; only ratios matter) and the
+video's `action`. Penn's placeholder joints are already missing there (c = 0, pipeline/sources/penn.py).
 By default derivation does not replace labels that did not come from derivation (published labels,
 or the source's own); `overwrite=True` does.
 """
@@ -34,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from pipeline.key_events import PHASE_SOURCE, derive_phases, drop_penn_placeholders, events_from_phases, has_rule
-from pipeline.phase_labels import PhaseLabelError, find_label_files, read_label_file
+from pipeline.key_events import PHASE_SOURCE, derive_phases, events_from_phases, has_rule
+from pipeline.phase_labels import find_label_files, read_label_file
 from storage import cache as zcache
 
 DERIVED_NOTE = "derived key events (not ground truth)"
@@ -148,10 +147,9 @@ def label_dataset(
     if label_dir is None and not derive:
         raise ValueError("nothing to do: give label_dir (published labels) or derive=True")
     mode = "published" if label_dir is not None else "derived"
-    dataset_attrs = zcache.read_dataset_attrs(cache, dataset)  # CacheError if absent
+    zcache.read_dataset_attrs(cache, dataset)  # CacheError if absent
     summary = LabelSummary(cache=str(cache), dataset=dataset, mode=mode)
     videos = zcache.list_videos(cache, dataset)
-    is_penn = dataset_attrs.get("layout") == "penn_action" and dataset_attrs.get("source_kind") == "penn"
     files = find_label_files(label_dir) if label_dir is not None else {}
     for vid in videos:
         group = _video_group(cache, dataset, vid, mode="r")
@@ -163,7 +161,7 @@ def label_dataset(
             if mode == "published":
                 _label_published(cache, dataset, vid, group, attrs, files, Path(label_dir), summary)
             else:
-                _label_derived(cache, dataset, vid, group, attrs, is_penn, overwrite, summary)
+                _label_derived(cache, dataset, vid, group, attrs, overwrite, summary)
         except (ValueError, zcache.CacheError) as err:  # PhaseLabelError is a ValueError
             summary.failed[vid] = str(err)
     if mode == "published":
@@ -185,7 +183,7 @@ def _label_published(cache, dataset, vid, group, attrs, files, label_dir: Path, 
     summary.labelled.append(vid)
 
 
-def _label_derived(cache, dataset, vid, group, attrs, is_penn: bool, overwrite: bool, summary: LabelSummary) -> None:
+def _label_derived(cache, dataset, vid, group, attrs, overwrite: bool, summary: LabelSummary) -> None:
     action = attrs.get("action")
     if not has_rule(action):
         summary.skipped_no_rule.append(vid)
@@ -195,11 +193,7 @@ def _label_derived(cache, dataset, vid, group, attrs, is_penn: bool, overwrite: 
     if has_other and not overwrite:
         summary.skipped_has_labels.append(vid)
         return
-    keypoints = np.asarray(group["keypoints"][...], dtype=np.float32)
-    mapping = attrs.get("grid_mapping")
-    if is_penn and mapping:
-        keypoints = drop_penn_placeholders(_to_source(keypoints, mapping))
-    labels = derive_phases(action, keypoints)
+    labels = derive_phases(action, np.asarray(group["keypoints"][...], dtype=np.float32))
     write_phases(cache, dataset, vid, labels.phases, PHASE_SOURCE, labels.events, {
         "phase_event_names": labels.rule_names,
         "phase_events_found": labels.found,
@@ -208,15 +202,6 @@ def _label_derived(cache, dataset, vid, group, attrs, is_penn: bool, overwrite: 
     summary.labelled.append(vid)
     if not labels.all_found:
         summary.with_fallback.append(vid)
-
-
-def _to_source(grid: np.ndarray, mapping: dict) -> np.ndarray:
-    """Grid keypoints -> source pixels (the inverse of grid = source * scale + offset); c kept."""
-    out = grid.astype(np.float64)
-    out[..., 0] = (grid[..., 0] - mapping["offset_x"]) / mapping["scale"]
-    out[..., 1] = (grid[..., 1] - mapping["offset_y"]) / mapping["scale"]
-    out[..., :2][grid[..., 2] <= 0] = 0.0
-    return out.astype(np.float32)
 
 
 def _set_dataset_attrs(cache, dataset, mode: str, videos: list[str], label_dir) -> None:

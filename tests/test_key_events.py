@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.key_events import (
-    NUM_PHASES, PHASE_SOURCE, RULES, DerivedLabels, derive_phases, drop_penn_placeholders,
+    NUM_PHASES, PHASE_SOURCE, RULES, DerivedLabels, derive_phases,
     events_from_phases, phases_from_events,
 )
 from pipeline.layouts import PENN_ACTION
@@ -179,15 +179,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="too short"):
         derive_phases("squat", _figure(3))
     assert PHASE_SOURCE == "derived:key-events-v1"
-
-
-def test_penn_placeholder_joints_are_dropped():
-    keypoints = _figure(4)
-    keypoints[1, 3] = (1.0, 1.0, 0.5)
-    keypoints[2, 4] = (0.75, 0.75, 0.5)
-    out = drop_penn_placeholders(keypoints)
-    assert out[1, 3, 2] == 0 and out[2, 4, 2] == 0
-    assert (out[..., 2] > 0).sum() == (keypoints[..., 2] > 0).sum() - 2
 
 
 # ------------------------------------------------------------------ every rule on a hand-made trajectory
