@@ -134,9 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.cache is None or args.dataset is None:
             print("la2ds: error: train needs --cache and --dataset (or --resume with an existing --out)", file=sys.stderr)
             return 2
-        if not Path(args.cache).exists():
-            print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
-            return 2
+        _require_cache(args.cache)
         if model_overrides:
             overrides["model"] = model_overrides
         config = TrainConfig.for_dataset(args.dataset, out=run_dir, **overrides)
@@ -183,6 +181,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_cache(cache: Path) -> None:
+    """CacheError (exit 2 with the reason) unless CACHE is a la2ds cache of this schema."""
+    from storage.cache import open_cache
+
+    open_cache(cache)
+
+
 def _training_overrides(args: argparse.Namespace) -> dict:
     """TrainConfig fields given on the command line of compare / modalities (others keep their defaults)."""
     overrides = {key: value for key, value in {
@@ -197,9 +202,7 @@ def _compare(args: argparse.Namespace) -> int:
     from models.compare import compare, compare_markdown
     from models.config import parse_model_config
 
-    if not Path(args.cache).exists():
-        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
-        return 2
+    _require_cache(args.cache)
     overrides = _training_overrides(args)
     report = compare(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
                      model_config=parse_model_config(args.model_config), where=args.where, stride=args.stride,
@@ -213,9 +216,7 @@ def _modalities(args: argparse.Namespace) -> int:
     from models.config import parse_model_config
     from models.fusion_table import modality_markdown, modality_table
 
-    if not Path(args.cache).exists():
-        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
-        return 2
+    _require_cache(args.cache)
     overrides = _training_overrides(args)
     report = modality_table(args.cache, args.dataset, args.action, args.out, epochs=args.epochs,
                             model_overrides=parse_model_config(args.model_config), fusion_epochs=args.fusion_epochs,
@@ -238,9 +239,7 @@ def _robustness(args: argparse.Namespace) -> int:
     from models.robustness import report_markdown, robustness_report
 
     model_config = parse_model_config(args.model_config)
-    if not Path(args.cache).exists():
-        print(f"la2ds: error: {args.cache}: no cache here", file=sys.stderr)
-        return 2
+    _require_cache(args.cache)
     report = robustness_report(
         args.cache, args.dataset, args.action, args.out, epochs=args.epochs, model_config=model_config,
         batch_size=args.batch_size, lr=args.lr, max_frames=None if args.max_frames <= 0 else args.max_frames,
