@@ -65,6 +65,7 @@ class VideoStatus:
     complete: bool
     source_sha256: str | None
     params_hash: str | None
+    n_frames: int = 0
 
 
 def open_cache(cache: str | Path, mode: str = "r") -> zarr.Group:
@@ -126,6 +127,7 @@ def video_statuses(cache: str | Path, dataset: str) -> dict[str, VideoStatus]:
             complete=attrs.get("complete") is True,
             source_sha256=attrs.get("source_sha256"),
             params_hash=attrs.get("params_hash"),
+            n_frames=int(attrs.get("n_frames") or 0),
         )
     return statuses
 

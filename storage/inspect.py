@@ -51,7 +51,7 @@ def describe(cache: str | Path, target: str | None = None) -> str:
                 raise zcache.CacheError(f"{cache}/{name}: no video {video!r}")
             lines += _video_lines(cache, name, video, full=True)
         else:
-            frames = sum(int(zcache.open_video_group(cache, name, vid).attrs.get("n_frames", 0)) for vid in complete)
+            frames = sum(statuses[vid].n_frames for vid in complete)
             stored = _stored_bytes(cache / name)
             lines.append(f"  frames {frames:,}, stored {stored:,} B ({stored / max(frames, 1):.0f} B per frame)")
             shown = sorted(statuses)[:5 if not dataset else 20]
