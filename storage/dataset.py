@@ -64,11 +64,11 @@ from pipeline.augment import AugmentConfig
 from pipeline.augment import augment as augment_keypoints
 from pipeline.augment import flip_rgb, rgb_jitter
 from pipeline.layouts import Layout, get_layout
-from storage.cache import HEATMAP_SCALE, CacheError, open_cache, read_dataset_attrs
+from storage.cache import HEATMAP_SCALE, CacheError, decode_heatmaps, open_cache, read_dataset_attrs
 
 __all__ = [
     "CachedVideos", "AlignmentPairs", "EpochSampler", "collate_pairs", "collate_videos", "make_loader",
-    "subsample_indices", "decode_heatmaps", "heatmaps_to_float",
+    "subsample_indices", "heatmaps_to_float",
 ]
 
 
@@ -209,15 +209,6 @@ class CachedVideos(Dataset):
         if "rgb" in item:
             out["rgb"] = torch.from_numpy(item["rgb"])
         return out
-
-
-def decode_heatmaps(stored: np.ndarray) -> np.ndarray:
-    """Stored uint8 heatmaps -> float32 in [0, 1], exactly `stored.astype(float32) / 255` as `read_video` gives.
-
-    One numpy pass (cast and divide in the same loop); numpy allocates large arrays on transparent
-    huge pages, which makes this several times faster than the same in torch on a loaded CPU.
-    """
-    return np.divide(stored, np.float32(HEATMAP_SCALE), dtype=np.float32)
 
 
 def heatmaps_to_float(heatmaps: torch.Tensor) -> torch.Tensor:
