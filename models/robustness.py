@@ -134,8 +134,7 @@ class _Frozen:
 
 def _render_like_cache(keypoints: np.ndarray, layout: Layout, size: int, sigma: float) -> torch.Tensor:
     """(N, K, 3) grid keypoints -> (N, C, S, S) float32 heatmaps as the cache returns them (uint8 / 255)."""
-    from storage.cache import encode_heatmaps
-    from storage.dataset import decode_heatmaps
+    from storage.cache import decode_heatmaps, encode_heatmaps
 
     limbs = np.asarray(layout.limbs, dtype=np.int64).reshape(-1, 2)
     rendered = render_heatmaps_torch(torch.from_numpy(np.ascontiguousarray(keypoints, dtype=np.float32)), limbs,
