@@ -24,6 +24,7 @@ arrays are written, then `complete` is set true in one atomic metadata write. A 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,17 @@ def _dataset_group(root: zarr.Group, cache: str | Path, dataset: str) -> zarr.Gr
     return group
 
 
+def child_groups(group: zarr.Group) -> list[tuple[str, zarr.Group]]:
+    """The child groups, read while writers may be at work: their in-flight temporary files
+    (`*.partial`, renamed into place when complete) are not part of the hierarchy, so Zarr's warning
+    about them is silenced."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Object at .*\.partial is not recognized")
+        return list(group.groups())
+
+
 def list_datasets(cache: str | Path) -> list[str]:
-    return sorted(name for name, _ in open_cache(cache).groups())
+    return sorted(name for name, _ in child_groups(open_cache(cache)))
 
 
 def video_statuses(cache: str | Path, dataset: str) -> dict[str, VideoStatus]:
@@ -121,7 +131,7 @@ def video_statuses(cache: str | Path, dataset: str) -> dict[str, VideoStatus]:
     if dataset not in root:
         return {}
     statuses = {}
-    for name, group in _dataset_group(root, cache, dataset).groups():
+    for name, group in child_groups(_dataset_group(root, cache, dataset)):
         attrs = group.attrs
         statuses[name] = VideoStatus(
             complete=attrs.get("complete") is True,

@@ -64,7 +64,7 @@ from pipeline.augment import AugmentConfig
 from pipeline.augment import augment as augment_keypoints
 from pipeline.augment import flip_rgb, rgb_jitter
 from pipeline.layouts import Layout, get_layout
-from storage.cache import HEATMAP_SCALE, CacheError, decode_heatmaps, open_cache, read_dataset_attrs
+from storage.cache import HEATMAP_SCALE, CacheError, child_groups, decode_heatmaps, open_cache, read_dataset_attrs
 
 __all__ = [
     "CachedVideos", "AlignmentPairs", "EpochSampler", "collate_pairs", "collate_videos", "make_loader",
@@ -224,7 +224,7 @@ def _complete_videos(cache: Path, dataset: str) -> dict[str, dict[str, Any]]:
     """video_id -> attrs of every complete video group of a dataset (as `storage.cache.list_videos` sees them)."""
     root = open_cache(cache)
     group = root[dataset]
-    return {name: dict(video.attrs) for name, video in group.groups() if video.attrs.get("complete") is True}
+    return {name: dict(video.attrs) for name, video in child_groups(group) if video.attrs.get("complete") is True}
 
 
 class AlignmentPairs(Dataset):
